@@ -1,0 +1,3 @@
+module revokebot
+
+go 1.26
