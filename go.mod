@@ -1,3 +1,8 @@
 module revokebot
 
 go 1.26
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/google/uuid v1.6.0
+)
