@@ -225,7 +225,7 @@ func nextWord(s string) (word, rest string) {
 
 var (
 	// slackMarkup is Slack's escaped markup in message text: mentions, channels, links.
-	slackMarkup  = regexp.MustCompile(`<([^<>]*)>`)
+	slackMarkup   = regexp.MustCompile(`<([^<>]*)>`)
 	slackEntities = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 )
 
