@@ -1,0 +1,194 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+)
+
+// Slack's limits on what the bot sends.
+const (
+	// postInterval paces chat.postMessage per channel: Slack allows about one message a second
+	// in a channel, with short bursts.
+	postInterval = time.Second
+	postBurst    = 3
+	// updatesPerMinute paces chat.update across the workspace: it is a Tier 3 method (~50/min).
+	updatesPerMinute = 50
+	updateBurst      = 5
+	// maxSlackAttempts bounds the tries of one call that Slack answers 429.
+	maxSlackAttempts = 4
+	// maxSlackRetryAfter caps a 429's wait: past it the message is reported as failed rather
+	// than holding a worker for minutes.
+	maxSlackRetryAfter = 30 * time.Second
+)
+
+// SlackAPI is the part of slack-go's client that Output uses; *slack.Client satisfies it.
+type SlackAPI interface {
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+}
+
+// OutputObserver is told about every Slack call, for metrics. It must return at once.
+type OutputObserver interface {
+	SlackCall(method string, err error)
+}
+
+// Output sends the bot's messages to Slack within Slack's limits: posts are paced per channel,
+// updates of one message are coalesced so only the newest is sent, and a 429 is waited out and
+// retried.
+type Output struct {
+	api      SlackAPI
+	observer OutputObserver
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	channels map[string]*rate.Limiter // chat.postMessage pacing, per channel
+	updates  *rate.Limiter            // chat.update pacing, workspace-wide
+	pending  map[messageKey]*pendingUpdate
+}
+
+type messageKey struct{ channel, ts string }
+
+// pendingUpdate is an update waiting for its turn; a newer update of the same message replaces
+// its options, and everyone waiting on it learns the outcome of the one call made.
+type pendingUpdate struct {
+	options []slack.MsgOption
+	done    chan struct{}
+	err     error
+}
+
+// NewOutput returns an Output over api.
+func NewOutput(api SlackAPI, observer OutputObserver, log *slog.Logger) *Output {
+	return &Output{
+		api:      api,
+		observer: observer,
+		log:      log,
+		channels: make(map[string]*rate.Limiter),
+		updates:  rate.NewLimiter(rate.Every(time.Minute/updatesPerMinute), updateBurst),
+		pending:  make(map[messageKey]*pendingUpdate),
+	}
+}
+
+// Post posts a message in channel (a thread reply when the options include MsgOptionTS) and
+// returns its ts.
+func (o *Output) Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error) {
+	if err := o.channelLimiter(channel).Wait(ctx); err != nil {
+		return "", fmt.Errorf("post in %s: %w", channel, err)
+	}
+	var ts string
+	err := o.call(ctx, "chat.postMessage", func() (err error) {
+		_, ts, err = o.api.PostMessageContext(ctx, channel, options...)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("post in %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
+// Update replaces the message at ts in channel. While an update of the same message waits for
+// its turn, a newer one takes its place: Slack gets only the newest, and both callers learn how
+// that went.
+func (o *Output) Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error {
+	key := messageKey{channel, ts}
+	o.mu.Lock()
+	if p, ok := o.pending[key]; ok {
+		p.options = options
+		o.mu.Unlock()
+		select {
+		case <-p.done:
+			return p.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p := &pendingUpdate{options: options, done: make(chan struct{})}
+	o.pending[key] = p
+	o.mu.Unlock()
+
+	err := o.updates.Wait(ctx)
+	o.mu.Lock()
+	delete(o.pending, key)
+	newest := p.options
+	o.mu.Unlock()
+	if err == nil {
+		err = o.call(ctx, "chat.update", func() error {
+			_, _, _, err := o.api.UpdateMessageContext(ctx, channel, ts, newest...)
+			return err
+		})
+	}
+	if err != nil {
+		err = fmt.Errorf("update %s in %s: %w", ts, channel, err)
+	}
+	p.err = err
+	close(p.done)
+	return err
+}
+
+// Ephemeral shows a message to one person in channel.
+func (o *Output) Ephemeral(ctx context.Context, channel, user string, options ...slack.MsgOption) error {
+	err := o.call(ctx, "chat.postEphemeral", func() error {
+		_, err := o.api.PostEphemeralContext(ctx, channel, user, options...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ephemeral to %s in %s: %w", user, channel, err)
+	}
+	return nil
+}
+
+// Respond answers through an interaction's response_url, which reaches the person even in a
+// channel the bot is not in.
+func (o *Output) Respond(ctx context.Context, responseURL string, options ...slack.MsgOption) error {
+	options = append(options, slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))
+	err := o.call(ctx, "response_url", func() error {
+		// The channel is ignored when a response URL is given.
+		_, _, err := o.api.PostMessageContext(ctx, "", options...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("respond: %w", err)
+	}
+	return nil
+}
+
+func (o *Output) channelLimiter(channel string) *rate.Limiter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l, ok := o.channels[channel]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(postInterval), postBurst)
+		o.channels[channel] = l
+	}
+	return l
+}
+
+// call makes one Slack call, waiting out and retrying 429s.
+func (o *Output) call(ctx context.Context, method string, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		o.observer.SlackCall(method, err)
+		var limited *slack.RateLimitedError
+		if !errors.As(err, &limited) {
+			return err
+		}
+		if attempt == maxSlackAttempts || limited.RetryAfter > maxSlackRetryAfter {
+			return err
+		}
+		o.log.Warn("Slack rate limited a call; waiting", "method", method, "retry_after", limited.RetryAfter, "attempt", attempt)
+		timer := time.NewTimer(limited.RetryAfter)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
+	}
+}
