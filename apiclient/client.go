@@ -187,6 +187,12 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 		}
 		unseen = unseen || resent || mayHaveBeenProcessed(err)
 		lastErr = err
+		var rl *RateLimitError
+		if errors.As(err, &rl) && rl.RetryAfter > 0 {
+			// AccessOwl asked the token to wait, so every call of this client waits, not just
+			// this one.
+			c.budget.pause(rl.RetryAfter)
+		}
 		retry, why := retryPolicy(err)
 		if retry && attempt >= c.maxAttempts {
 			retry, why = false, fmt.Sprintf("%s, but %d attempts are spent", why, attempt)
@@ -209,16 +215,15 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 	}
 }
 
-// retryWait returns how long to wait before the next attempt. A 429 with Retry-After pauses the
-// whole client (the budget's gate does the waiting), unless the wait is over the cap, in which
-// case the call gives up now.
+// retryWait returns how long to wait before the next attempt. After a 429 with Retry-After the
+// client is paused and the budget's gate does the waiting, unless the wait is over the cap, in
+// which case the call gives up now.
 func (c *Client) retryWait(attempt int, err error, why string) (time.Duration, bool, string) {
 	var rl *RateLimitError
 	if errors.As(err, &rl) && rl.RetryAfter > 0 {
 		if rl.RetryAfter > c.maxRetryAfter {
 			return 0, false, fmt.Sprintf("%s, but Retry-After %s is over the cap of %s", why, rl.RetryAfter, c.maxRetryAfter)
 		}
-		c.budget.pause(rl.RetryAfter)
 		return 0, true, fmt.Sprintf("%s, waiting Retry-After %s", why, rl.RetryAfter)
 	}
 	return backoff(attempt, c.baseBackoff, c.maxBackoff, c.random), true, why
@@ -294,7 +299,7 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
-	if err := checkResponse(resp, req.key != ""); err != nil {
+	if err := checkResponse(hreq, resp); err != nil {
 		return nil, resent, err
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))

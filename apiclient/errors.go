@@ -114,17 +114,17 @@ func (e *AlreadySubmittedError) Error() string {
 func (e *AlreadySubmittedError) Unwrap() error { return e.Err }
 
 // checkResponse turns a non-2xx response into a typed error, reading at most maxErrorBody of
-// its body. It is the one place where statuses become errors. hadKey tells whether the request
-// carried an Idempotency-Key, which is what makes a 409 mean "already submitted".
-func checkResponse(resp *http.Response, hadKey bool) error {
+// its body. It is the one place where statuses become errors. A 409 means "already submitted"
+// only when the request carried an Idempotency-Key.
+func checkResponse(req *http.Request, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &Error{
 		StatusCode: resp.StatusCode,
-		Method:     resp.Request.Method,
-		Path:       resp.Request.URL.Path,
+		Method:     req.Method,
+		Path:       req.URL.Path,
 		Message:    truncate(serverMessage(body), maxMessage),
 		Body:       truncate(strings.TrimSpace(string(body)), maxBodyExcerpt),
 	}
@@ -135,7 +135,7 @@ func checkResponse(resp *http.Response, hadKey bool) error {
 		e.kind = ErrForbidden
 	case code == http.StatusNotFound:
 		e.kind = ErrNotFound
-	case code == http.StatusConflict && hadKey:
+	case code == http.StatusConflict && req.Header.Get("Idempotency-Key") != "":
 		e.kind = ErrAlreadySubmitted
 	case code == http.StatusConflict:
 		e.kind = ErrConflict
