@@ -209,3 +209,18 @@ func TestBudgetShape(t *testing.T) {
 		}
 	}
 }
+
+func TestRetriesSpendTheBudgetToo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newScript(t, reply(500, `{}`), reply(502, `{}`), reply(503, `{}`), reply(http.StatusOK, `{"id":"user-1"}`))
+		c := newTestClient(t, srv, WithRateLimit(100)) // burst 5, reserve 2
+		if _, err := c.GetUser(t.Context(), "user-1"); err != nil {
+			t.Fatal(err)
+		}
+		// Four attempts left about one token of five: background calls must wait for the
+		// reserve to refill. Had the call spent one, three would be free above the reserve.
+		if d := c.BackgroundDelay(); d == 0 {
+			t.Errorf("BackgroundDelay = 0 after one call of four attempts, want a wait")
+		}
+	})
+}

@@ -201,7 +201,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 		if retry {
 			wait, retry, why = c.retryWait(attempt, err, why)
 		}
-		c.log.DebugContext(ctx, "accessowl retry decision", "method", req.method, "path", req.path,
+		c.log.DebugContext(ctx, "accessowl retry decision", "method", req.method, "path", c.pathOf(req),
 			"attempt", attempt, "retry", retry, "why", why, "wait", wait)
 		if !retry {
 			if attempt > 1 {
@@ -237,16 +237,19 @@ func (c *Client) waitError(req *request, err, lastErr error) error {
 		return &RateLimitError{RetryAfter: paused.remaining, NotSent: true, Err: &Error{
 			StatusCode: http.StatusTooManyRequests,
 			Method:     req.method,
-			Path:       c.base.JoinPath(req.path).Path,
+			Path:       c.pathOf(req),
 			Message:    "not sent: " + paused.Error(),
 			kind:       ErrRateLimited,
 		}}
 	}
 	if lastErr != nil {
-		return fmt.Errorf("accessowl: %s %s: %w while waiting to retry after: %w", req.method, req.path, err, lastErr)
+		return fmt.Errorf("accessowl: %s %s: %w (last attempt: %w)", req.method, c.pathOf(req), err, lastErr)
 	}
-	return fmt.Errorf("accessowl: %s %s: %w", req.method, req.path, err)
+	return fmt.Errorf("accessowl: %s %s: %w", req.method, c.pathOf(req), err)
 }
+
+// pathOf returns the URL path req is sent to, for errors and logs.
+func (c *Client) pathOf(req *request) string { return c.base.JoinPath(req.path).Path }
 
 // send makes one attempt. resent reports that the transport itself wrote the request more than
 // once — net/http replays requests that carry an Idempotency-Key when a reused connection

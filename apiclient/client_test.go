@@ -60,6 +60,15 @@ func TestSingleObjectsDecodeBareAndWrapped(t *testing.T) {
 	}
 }
 
+func TestA2xxWithoutABodyIsAnError(t *testing.T) {
+	for _, body := range []string{"", "null"} {
+		c := newTestClient(t, newScript(t, reply(http.StatusOK, body)))
+		if u, err := c.GetUser(t.Context(), "user-1"); !errors.Is(err, ErrEmptyResponse) {
+			t.Errorf("body %q: GetUser = %v, %v; want ErrEmptyResponse", body, u, err)
+		}
+	}
+}
+
 func TestExpandedAccessStatesDecode(t *testing.T) {
 	const body = `{"data":[{"id":"as-1","application_id":"app-1","grantee_user_id":"user-1","grantee_user_account_id":"acc-1",
 		"resource_id":"res-1","target_permission_ids":["perm-1"],"effective_start":"2026-01-02T03:04:05Z","effective_end":null,

@@ -25,6 +25,9 @@ var (
 	ErrServer           = errors.New("accessowl: server error")
 	ErrUnexpectedStatus = errors.New("accessowl: unexpected status")
 	ErrRepeatedCursor   = errors.New("accessowl: pagination cursor repeated")
+	// ErrEmptyResponse is a 2xx without the object it should carry. For a POST the request was
+	// processed all the same.
+	ErrEmptyResponse = errors.New("accessowl: response without a body")
 )
 
 const (
@@ -35,6 +38,8 @@ const (
 	maxBodyExcerpt = 512
 	// maxMessage bounds the server message kept on an *Error, since it reaches Slack threads.
 	maxMessage = 300
+	// maxExcerptInError bounds how much raw body Error() shows when there is no message.
+	maxExcerptInError = 200
 )
 
 // Error is a response AccessOwl answered with a status other than 2xx.
@@ -50,7 +55,7 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" {
-		msg = e.Body
+		msg = truncate(e.Body, maxExcerptInError)
 	}
 	s := fmt.Sprintf("accessowl: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if msg != "" {

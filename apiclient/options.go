@@ -84,7 +84,8 @@ func WithRetry(maxAttempts int, base, maxWait time.Duration) Option {
 }
 
 // WithMaxRetryAfter caps how long a call waits on a 429's Retry-After. A longer Retry-After
-// ends the call at once with a *RateLimitError carrying the full wait.
+// ends the call at once with a *RateLimitError carrying the full wait, and until that wait is
+// over later calls fail the same way (NotSent) without sending.
 func WithMaxRetryAfter(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

@@ -29,7 +29,8 @@ func (o ListOptions) apply(q url.Values) url.Values {
 	return q
 }
 
-// call sends one request for one object and decodes it; a response without a body yields nil.
+// call sends one request for one object and decodes it. A 2xx without an object is
+// ErrEmptyResponse, so a caller never holds a nil result without an error.
 func call[T any](ctx context.Context, c *Client, method, path string, body any, key string) (*T, error) {
 	req, err := newRequest(method, path, nil, body, key)
 	if err != nil {
@@ -38,6 +39,9 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 	var out *T
 	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("accessowl: %s %s: %w", method, c.pathOf(req), ErrEmptyResponse)
 	}
 	return out, nil
 }
@@ -77,7 +81,7 @@ func listAll[T any](ctx context.Context, c *Client, path string, query url.Value
 		for {
 			if cursor != "" {
 				if seen[cursor] {
-					yield(zero, fmt.Errorf("accessowl: GET %s: %w: %q", path, ErrRepeatedCursor, cursor))
+					yield(zero, fmt.Errorf("accessowl: GET %s: %w: %q", c.base.JoinPath(path).Path, ErrRepeatedCursor, cursor))
 					return
 				}
 				seen[cursor] = true

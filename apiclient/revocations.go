@@ -51,7 +51,8 @@ type NewRevocation struct {
 //
 // A 409 returns an *AlreadySubmittedError (errors.Is ErrAlreadySubmitted): the key was seen
 // before. Its EarlierAttemptUnseen says whether that was this call's own earlier attempt, in
-// which case FindRevocation finds what it created.
+// which case FindRevocation finds what it created. (So does a 2xx without a body, which is
+// ErrEmptyResponse.)
 func (c *Client) CreateRevocation(ctx context.Context, idempotencyKey string, r NewRevocation) (*Revocation, error) {
 	if idempotencyKey == "" {
 		return nil, errors.New("accessowl: create revocation: an idempotency key is required")
