@@ -72,7 +72,7 @@ func (c *Client) AllApplications(ctx context.Context, opts ApplicationListOption
 
 // GetApplication returns one application; a missing one is ErrNotFound.
 func (c *Client) GetApplication(ctx context.Context, id string) (*Application, error) {
-	path, err := pathOf("applications", id)
+	path, err := escapePath("applications", id)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,12 @@ package apiclient
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -141,8 +139,8 @@ func newRequest(method, path string, query url.Values, body any, key string) (*r
 	return req, nil
 }
 
-// pathOf joins escaped path segments, refusing IDs that would change which resource is meant.
-func pathOf(segments ...string) (string, error) {
+// escapePath joins escaped path segments, refusing IDs that would change which resource is meant.
+func escapePath(segments ...string) (string, error) {
 	for i, s := range segments {
 		if s == "" || s == "." || s == ".." {
 			return "", fmt.Errorf("accessowl: invalid path segment %q", s)
@@ -215,20 +213,6 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 	}
 }
 
-// retryWait returns how long to wait before the next attempt. After a 429 with Retry-After the
-// client is paused and the budget's gate does the waiting, unless the wait is over the cap, in
-// which case the call gives up now.
-func (c *Client) retryWait(attempt int, err error, why string) (time.Duration, bool, string) {
-	var rl *RateLimitError
-	if errors.As(err, &rl) && rl.RetryAfter > 0 {
-		if rl.RetryAfter > c.maxRetryAfter {
-			return 0, false, fmt.Sprintf("%s, but Retry-After %s is over the cap of %s", why, rl.RetryAfter, c.maxRetryAfter)
-		}
-		return 0, true, fmt.Sprintf("%s, waiting Retry-After %s", why, rl.RetryAfter)
-	}
-	return backoff(attempt, c.baseBackoff, c.maxBackoff, c.random), true, why
-}
-
 // waitError reports a call that ended while waiting: the context ended, or a 429's pause was
 // longer than the cap. The last attempt's error stays reachable with errors.Is/As.
 func (c *Client) waitError(req *request, err, lastErr error) error {
@@ -250,6 +234,23 @@ func (c *Client) waitError(req *request, err, lastErr error) error {
 
 // pathOf returns the URL path req is sent to, for errors and logs.
 func (c *Client) pathOf(req *request) string { return c.base.JoinPath(req.path).Path }
+
+// call sends one request for one object and decodes it. A 2xx without an object is
+// ErrEmptyResponse, so a caller never holds a nil result without an error.
+func call[T any](ctx context.Context, c *Client, method, path string, body any, key string) (*T, error) {
+	req, err := newRequest(method, path, nil, body, key)
+	if err != nil {
+		return nil, err
+	}
+	var out *T
+	if err := c.do(ctx, req, &out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("accessowl: %s %s: %w", method, c.pathOf(req), ErrEmptyResponse)
+	}
+	return out, nil
+}
 
 // send makes one attempt. resent reports that the transport itself wrote the request more than
 // once — net/http replays requests that carry an Idempotency-Key when a reused connection
@@ -313,61 +314,6 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 		return nil, resent, fmt.Errorf("accessowl: %s %s: response over %d bytes", req.method, u.Path, maxResponseBody)
 	}
 	return body, resent, nil
-}
-
-// retryPolicy is the one place that decides whether a failed attempt is worth another, and
-// says why. Network errors, timeouts, 5xx and 429 are retried; every other status is final.
-// Requests are retried whatever their method: a POST carries its Idempotency-Key and the same
-// body on every attempt, so AccessOwl processes it at most once.
-func retryPolicy(err error) (retry bool, why string) {
-	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		switch {
-		case apiErr.StatusCode == http.StatusTooManyRequests:
-			return true, "rate limited (429)"
-		case apiErr.StatusCode >= 500:
-			return true, fmt.Sprintf("server error (%d)", apiErr.StatusCode)
-		default:
-			return false, fmt.Sprintf("status %d is final", apiErr.StatusCode)
-		}
-	}
-	var unknownCA x509.UnknownAuthorityError
-	var badCert x509.CertificateInvalidError
-	var hostErr x509.HostnameError
-	if errors.As(err, &unknownCA) || errors.As(err, &badCert) || errors.As(err, &hostErr) {
-		return false, "TLS certificate not trusted"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true, "attempt timed out"
-	}
-	return true, "network error"
-}
-
-// mayHaveBeenProcessed reports whether a failed attempt may nonetheless have been processed by
-// AccessOwl: a 5xx, a timeout or a broken connection after the request left. A failure to
-// connect, a 429 and other 4xx mean it was not (the 429 by inference: rate limiting comes
-// before processing).
-func mayHaveBeenProcessed(err error) bool {
-	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode >= 500
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return false
-	}
-	return true
-}
-
-// backoff returns the wait before retry number attempt: exponential from base, capped at max,
-// with "equal jitter" (half fixed, half random) so replicas that failed together spread out.
-func backoff(attempt int, base, maxWait time.Duration, random func() float64) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return d/2 + time.Duration(random()*float64(d/2))
 }
 
 // decode stores a JSON body in v. Single objects come bare or wrapped as {"data": {...}}; if

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -221,28 +220,6 @@ func flattenErrors(field string, v any) []string {
 	}
 	return nil
 }
-
-// parseRetryAfter reads Retry-After as delay-seconds or an HTTP-date; anything else, or a date
-// in the past, yields 0.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(min(secs, int64(maxRetryAfterSeconds))) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0)
-	}
-	return 0
-}
-
-// maxRetryAfterSeconds keeps an absurd Retry-After from overflowing time.Duration.
-const maxRetryAfterSeconds = 1 << 31
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -29,23 +29,6 @@ func (o ListOptions) apply(q url.Values) url.Values {
 	return q
 }
 
-// call sends one request for one object and decodes it. A 2xx without an object is
-// ErrEmptyResponse, so a caller never holds a nil result without an error.
-func call[T any](ctx context.Context, c *Client, method, path string, body any, key string) (*T, error) {
-	req, err := newRequest(method, path, nil, body, key)
-	if err != nil {
-		return nil, err
-	}
-	var out *T
-	if err := c.do(ctx, req, &out); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, fmt.Errorf("accessowl: %s %s: %w", method, c.pathOf(req), ErrEmptyResponse)
-	}
-	return out, nil
-}
-
 // listEnvelope is AccessOwl's list shape. A null or missing next_cursor means the last page.
 type listEnvelope[T any] struct {
 	Data []T `json:"data"`

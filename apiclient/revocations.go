@@ -66,7 +66,7 @@ func (c *Client) CreateRevocation(ctx context.Context, idempotencyKey string, r 
 
 // GetRevocation returns one revocation; a missing one is ErrNotFound.
 func (c *Client) GetRevocation(ctx context.Context, id string) (*Revocation, error) {
-	path, err := pathOf("access_revocations", id)
+	path, err := escapePath("access_revocations", id)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (c *Client) AllRevocations(ctx context.Context, opts RevocationListOptions)
 // closed revocation is a 422 (ErrInvalidRequest). The call carries a fresh Idempotency-Key so
 // its retries are safe; a 409 after an unseen attempt means it went through.
 func (c *Client) RevokeRevocation(ctx context.Context, id string) (*Revocation, error) {
-	path, err := pathOf("access_revocations", id, "revoke")
+	path, err := escapePath("access_revocations", id, "revoke")
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (c *Client) RevokeRevocation(ctx context.Context, id string) (*Revocation, 
 // RejectRevocation refuses a processing_access revocation with a reason; the access stays. A
 // closed revocation is a 422 (ErrInvalidRequest). Retries are safe as for RevokeRevocation.
 func (c *Client) RejectRevocation(ctx context.Context, id, reason string) (*Revocation, error) {
-	path, err := pathOf("access_revocations", id, "reject")
+	path, err := escapePath("access_revocations", id, "reject")
 	if err != nil {
 		return nil, err
 	}

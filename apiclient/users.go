@@ -65,7 +65,7 @@ func (c *Client) AllUsers(ctx context.Context, opts UserListOptions) iter.Seq2[U
 
 // GetUser returns one user; a missing one is ErrNotFound.
 func (c *Client) GetUser(ctx context.Context, id string) (*User, error) {
-	path, err := pathOf("users", id)
+	path, err := escapePath("users", id)
 	if err != nil {
 		return nil, err
 	}
