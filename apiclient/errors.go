@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// Sentinel errors that callers branch on with errors.Is. Every error a response produces is an
-// *Error (or wraps one) whose Unwrap returns one of these.
+// Sentinel errors that callers branch on with errors.Is. Every error a non-2xx response produces
+// is an *Error (or wraps one) whose Unwrap returns one of the status sentinels.
 var (
 	ErrUnauthorized     = errors.New("accessowl: unauthorized")
 	ErrForbidden        = errors.New("accessowl: forbidden")
