@@ -211,6 +211,15 @@ func TestFindRevocation(t *testing.T) {
 			have:  []Revocation{rev("a", res, "other", since)},
 		},
 		{
+			name:  "other permissions are not ours when permissions are asked for",
+			query: RevocationQuery{ResourceID: res, Reason: "gone", PermissionIDs: []string{"p2", "p1"}},
+			have: []Revocation{
+				func() Revocation { r := rev("a", res, "gone", since); r.PermissionIDs = []string{"p3"}; return r }(),
+				func() Revocation { r := rev("b", res, "gone", since); r.PermissionIDs = []string{"p1", "p2"}; return r }(),
+			},
+			wantID: "b",
+		},
+		{
 			name:   "of several matches the newest wins, whatever the page",
 			query:  RevocationQuery{ResourceID: res, Reason: "gone"},
 			have:   []Revocation{rev("a", res, "gone", since), rev("c", res, "gone", since.Add(2*time.Second)), rev("b", res, "gone", since.Add(time.Second))},

@@ -34,7 +34,8 @@ func ExampleClient_CreateRevocation() {
 		// Our own first attempt got through but its answer was lost: find what it created.
 		rev, err = c.FindRevocation(ctx, apiclient.RevocationQuery{
 			GranteeUserID: grantee, ApplicationID: state.ApplicationID, Reason: reason,
-			Since: already.FirstAttemptAt,
+			ResourceID: "", // the access state's resource, "" when it is application-wide
+			Since:      already.FirstAttemptAt,
 		})
 		fmt.Println("submitted earlier", rev, err)
 	case errors.Is(err, apiclient.ErrAlreadySubmitted):

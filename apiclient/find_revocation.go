@@ -3,6 +3,7 @@ package apiclient
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,13 +17,16 @@ type RevocationQuery struct {
 	ApplicationID string
 	ResourceID    string // "" for an application-wide access state
 	Reason        string
+	// PermissionIDs, when not nil, must equal the revocation's permission_ids as a set; it tells
+	// apart two access states of one person to the same resource. Nil skips the comparison.
+	PermissionIDs []string
 	// Since is when the first attempt was sent (AlreadySubmittedError.FirstAttemptAt).
 	Since time.Time
 }
 
 // FindRevocation finds the revocation a submission created when its answer was lost: it lists
-// the grantee's revocations for the application (every page) and matches resource, reason and
-// an inserted_at no earlier than q.Since less ClockSkewAllowance. If several match, the newest
+// the grantee's revocations for the application (every page) and matches resource, reason,
+// permissions if given, and an inserted_at no earlier than q.Since less ClockSkewAllowance. If several match, the newest
 // wins; if none does, the error is ErrNotFound.
 func (c *Client) FindRevocation(ctx context.Context, q RevocationQuery) (*Revocation, error) {
 	opts := RevocationListOptions{UserID: q.GranteeUserID, ApplicationID: q.ApplicationID}
@@ -51,7 +55,15 @@ func (q RevocationQuery) matches(r Revocation, notBefore time.Time) bool {
 		r.ApplicationID == q.ApplicationID &&
 		deref(r.ResourceID) == q.ResourceID &&
 		r.Reason == q.Reason &&
-		!r.InsertedAt.Before(notBefore)
+		!r.InsertedAt.Before(notBefore) &&
+		(q.PermissionIDs == nil || sameSet(q.PermissionIDs, r.PermissionIDs))
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
 func deref(s *string) string {
