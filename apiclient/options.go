@@ -1,0 +1,132 @@
+package apiclient
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Option configures a Client.
+type Option func(*config) error
+
+type config struct {
+	httpClient    *http.Client
+	version       string
+	logger        *slog.Logger
+	timeout       time.Duration
+	maxAttempts   int
+	baseBackoff   time.Duration
+	maxBackoff    time.Duration
+	maxRetryAfter time.Duration
+	perHour       int
+	reserve       int // -1 means the default for perHour
+	random        func() float64
+}
+
+// WithHTTPClient sends requests through hc (its Transport, proxies, TLS settings). Timeouts are
+// per attempt and come from WithTimeout, so hc.Timeout is best left zero.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("nil HTTP client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt (not the whole call, which the context bounds).
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout %s must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithVersion sets the User-Agent to revokebot/<version>.
+func WithVersion(version string) Option {
+	return func(c *config) error {
+		if version == "" {
+			return errors.New("empty version")
+		}
+		c.version = version
+		return nil
+	}
+}
+
+// WithLogger logs each attempt (method, path, query, attempt, status, duration) and each retry
+// decision at debug level. Tokens and bodies are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRetry sets how many attempts a call makes at most (1 disables retries) and the
+// exponential backoff between them, from base up to maxWait.
+func WithRetry(maxAttempts int, base, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if maxAttempts < 1 || base <= 0 || maxWait < base {
+			return fmt.Errorf("retry: need maxAttempts ≥ 1 and 0 < base ≤ max, got %d, %s, %s", maxAttempts, base, maxWait)
+		}
+		c.maxAttempts, c.baseBackoff, c.maxBackoff = maxAttempts, base, maxWait
+		return nil
+	}
+}
+
+// WithMaxRetryAfter caps how long a call waits on a 429's Retry-After. A longer Retry-After
+// ends the call at once with a *RateLimitError carrying the full wait, and until that wait is
+// over later calls fail the same way (NotSent) without sending.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("max Retry-After %s must not be negative", d)
+		}
+		c.maxRetryAfter = d
+		return nil
+	}
+}
+
+// WithRateLimit sets the budget: at most perHour requests (every attempt counts) in any
+// rolling hour. The default is DefaultRateLimit, AccessOwl's own limit; set it lower when
+// something else shares the token.
+func WithRateLimit(perHour int) Option {
+	return func(c *config) error {
+		c.perHour = perHour
+		return nil
+	}
+}
+
+// WithBackgroundReserve sets how many requests of the bucket background calls leave for
+// interactive ones. The default is half the burst (the burst is a twentieth of the hourly
+// budget, at least 1), so 25 of the default 1,000; it must be below the burst.
+func WithBackgroundReserve(requests int) Option {
+	return func(c *config) error {
+		if requests < 0 {
+			return fmt.Errorf("background reserve %d must not be negative", requests)
+		}
+		c.reserve = requests
+		return nil
+	}
+}
+
+// WithRand sets the source of backoff jitter, a function returning values in [0, 1), so tests
+// can make waits deterministic. It must be safe for concurrent use.
+func WithRand(random func() float64) Option {
+	return func(c *config) error {
+		if random == nil {
+			return errors.New("nil random source")
+		}
+		c.random = random
+		return nil
+	}
+}
