@@ -1,0 +1,166 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"revokebot/store"
+	"revokebot/store/storetest"
+)
+
+// rendered is a message as Slack would receive it.
+type rendered struct {
+	text     string
+	blocks   string // the blocks' JSON
+	buttons  []slack.ButtonBlockElement
+	metadata slack.SlackMetadata
+}
+
+// render sends a message through slack-go to a stub Web API and returns what arrived: blocks
+// and metadata are only encoded on the way out.
+func render(t *testing.T, options []slack.MsgOption) rendered {
+	t.Helper()
+	var values url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("parse form: %v", err)
+		}
+		values = r.PostForm
+		fmt.Fprint(w, `{"ok":true,"channel":"C1","ts":"1.000001"}`)
+	}))
+	defer srv.Close()
+	api := slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/"))
+	if _, _, err := api.PostMessageContext(t.Context(), "C1", options...); err != nil {
+		t.Fatal(err)
+	}
+	r := rendered{text: values.Get("text"), blocks: values.Get("blocks")}
+	if r.blocks != "" {
+		var blocks slack.Blocks
+		if err := json.Unmarshal([]byte(r.blocks), &blocks); err != nil {
+			t.Fatalf("blocks do not decode: %v", err)
+		}
+		// JSON's \u003c is <: undo encoding/json's HTML-safe escapes so tests can look for <@U…>
+		// as Slack reads it.
+		r.blocks = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(r.blocks)
+		for _, b := range blocks.BlockSet {
+			if a, ok := b.(*slack.ActionBlock); ok {
+				for _, e := range a.Elements.ElementSet {
+					if btn, ok := e.(*slack.ButtonBlockElement); ok {
+						r.buttons = append(r.buttons, *btn)
+					}
+				}
+			}
+		}
+	}
+	if m := values.Get("metadata"); m != "" {
+		if err := json.Unmarshal([]byte(m), &r.metadata); err != nil {
+			t.Fatalf("metadata does not decode: %v", err)
+		}
+	}
+	return r
+}
+
+func TestPendingRequestHasApproveAndRejectButtons(t *testing.T) {
+	r := storetest.NewRequest(1)
+	m := render(t, ApprovalMessage(r, Progress{}, "VALUE"))
+	if len(m.buttons) != 2 {
+		t.Fatalf("%d buttons, want 2", len(m.buttons))
+	}
+	approve, reject := m.buttons[0], m.buttons[1]
+	if approve.Text.Text != "Approve" || approve.Style != slack.StylePrimary || approve.Confirm == nil || approve.ActionID != ActionApprove {
+		t.Errorf("approve button = %+v; want text Approve, primary, with a confirm dialog", approve)
+	}
+	if reject.Text.Text != "Reject" || reject.Style != slack.StyleDanger || reject.ActionID != ActionReject {
+		t.Errorf("reject button = %+v; want text Reject, danger", reject)
+	}
+	if approve.Value != "VALUE" || reject.Value != "VALUE" {
+		t.Errorf("buttons carry %q and %q, want the request's value", approve.Value, reject.Value)
+	}
+	for _, want := range []string{"Alex Doe", "GitHub", "acme/infra", "admin, write", "<@U0REQUEST>", "left the company", "Waiting for an approver"} {
+		if !strings.Contains(m.blocks, want) {
+			t.Errorf("message does not show %q", want)
+		}
+	}
+	if !strings.Contains(m.text, "GitHub") {
+		t.Errorf("notification text %q does not name the application", m.text)
+	}
+}
+
+func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
+	tests := []struct {
+		name     string
+		state    store.State
+		progress Progress
+		want     string
+	}{
+		{"approved, not yet submitted", store.Approved, Progress{}, "Approved by <@U0BOSS>"},
+		{"approved and processing", store.Approved, Progress{Status: "processing_access"}, "*processing_access*"},
+		{"approved and revoked", store.Approved, Progress{Status: "revoked"}, "*revoked*"},
+		{"approved, AccessOwl rejected", store.Approved, Progress{Status: "rejected"}, "*rejected*"},
+		{"approved, AccessOwl refused", store.Approved, Progress{Refusal: "access state is not active"}, "refused the revocation: access state is not active"},
+		{"rejected", store.Rejected, Progress{}, "Rejected by <@U0BOSS>"},
+		{"expired", store.Expired, Progress{}, "Expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := storetest.NewRequest(1)
+			r.State, r.DecidedBy = tt.state, "U0BOSS"
+			m := render(t, ApprovalMessage(r, tt.progress, "VALUE"))
+			if len(m.buttons) != 0 {
+				t.Errorf("a %s request still has %d buttons", tt.state, len(m.buttons))
+			}
+			if !strings.Contains(m.blocks, tt.want) {
+				t.Errorf("message does not say %q:\n%s", tt.want, m.blocks)
+			}
+		})
+	}
+}
+
+func TestStatusRepliesNameTheStatusAndMentionTheRequesterAtTheEnd(t *testing.T) {
+	r := storetest.NewRequest(1)
+	tests := []struct {
+		status  string
+		mention bool
+	}{
+		{"processing_access", false},
+		{"revoked", true},
+		{"rejected", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status, func(t *testing.T) {
+			m := render(t, StatusReply(r, "rev-1", tt.status))
+			if !strings.Contains(m.text, tt.status) {
+				t.Errorf("reply %q does not name %s", m.text, tt.status)
+			}
+			if got := strings.Contains(m.text, "<@U0REQUEST>"); got != tt.mention {
+				t.Errorf("reply %q mentions the requester: %v, want %v", m.text, got, tt.mention)
+			}
+			if m.metadata.EventType != StatusMetadataType || m.metadata.EventPayload["status"] != tt.status || m.metadata.EventPayload["revocation_id"] != "rev-1" {
+				t.Errorf("metadata = %+v; want the status and revocation", m.metadata)
+			}
+		})
+	}
+}
+
+func TestPeopleCannotInjectMarkupThroughTheirWords(t *testing.T) {
+	r := storetest.NewRequest(1)
+	r.Reason = "<!channel> see <https://evil.example|the form> & <@U0BOSS>"
+	r.Grantee.Name = "<!here>"
+	r.ApplicationTitle = "<https://evil.example>"
+	m := render(t, ApprovalMessage(r, Progress{}, "VALUE"))
+	for _, forbidden := range []string{"<!channel>", "<!here>", "<https://evil.example", "<@U0BOSS>"} {
+		if strings.Contains(m.blocks, forbidden) || strings.Contains(m.text, forbidden) {
+			t.Errorf("message contains %q unescaped", forbidden)
+		}
+	}
+	if !strings.Contains(m.blocks, "&lt;!channel&gt;") {
+		t.Errorf("the reason is not shown escaped:\n%s", m.blocks)
+	}
+}
