@@ -120,6 +120,13 @@ func StatusReply(r store.Request, revocationID, status string) []slack.MsgOption
 	}
 }
 
+// ExpiredReply is the thread reply of a request nobody decided in time.
+func ExpiredReply(r store.Request) []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(fmt.Sprintf(
+		"%s This request expired: no approver decided in time, so %s keeps access to %s%s. Ask again with `/revoke` if it is still needed.",
+		mention(r.RequesterID), Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r)), false)}
+}
+
 // Escape makes text safe inside Slack mrkdwn: a reason or a name cannot become a mention,
 // a @channel or a link.
 func Escape(s string) string {

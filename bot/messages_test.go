@@ -164,3 +164,12 @@ func TestPeopleCannotInjectMarkupThroughTheirWords(t *testing.T) {
 		t.Errorf("the reason is not shown escaped:\n%s", m.blocks)
 	}
 }
+
+func TestExpiredReplyTellsTheRequesterHowToAskAgain(t *testing.T) {
+	m := render(t, ExpiredReply(storetest.NewRequest(1)))
+	for _, want := range []string{"<@U0REQUEST>", "expired", "/revoke"} {
+		if !strings.Contains(m.text, want) {
+			t.Errorf("reply %q does not say %q", m.text, want)
+		}
+	}
+}
