@@ -1,0 +1,102 @@
+package owltest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+// cursor is where a list page ends. On the wire it is opaque: base64 of the list's name, a
+// digest of its filter and the position after the last item sent, so a cursor cannot be forged
+// from an offset or reused for another list or filter (both 400).
+type cursor struct {
+	list   string
+	filter [8]byte
+	after  int
+}
+
+func filterDigest(list string, filter []string) [8]byte {
+	sum := sha256.Sum256([]byte(list + "\x00" + strings.Join(filter, "\x00")))
+	return [8]byte(sum[:8])
+}
+
+func (c cursor) encode() string {
+	b := []byte("owl1:" + c.list + ":")
+	b = append(b, c.filter[:]...)
+	b = binary.BigEndian.AppendUint32(b, uint32(c.after))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, false
+	}
+	rest, ok := strings.CutPrefix(string(b), "owl1:")
+	if !ok {
+		return cursor{}, false
+	}
+	list, tail, ok := strings.Cut(rest, ":")
+	if !ok || len(tail) != 12 {
+		return cursor{}, false
+	}
+	return cursor{
+		list:   list,
+		filter: [8]byte([]byte(tail[:8])),
+		after:  int(binary.BigEndian.Uint32([]byte(tail[8:]))),
+	}, true
+}
+
+// list answers one page of a list endpoint: {"data": [...], "meta": {"limit", "next_cursor"}}.
+// Items keep the order they were added in, so a page boundary stays put while new items are
+// added behind it. keep reports whether item i is in the list and renders it. Callers hold f.mu.
+func (f *Fake) list(req request, name string, filter []string, n int, keep func(i int) (any, bool)) response {
+	limit := defaultLimit
+	if s := req.query.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			return validationResponse(http.StatusBadRequest, "limit", "must be a positive integer")
+		}
+		// Over the maximum is served at the maximum, as AccessOwl documents a cap, not an error.
+		limit = min(v, maxLimit)
+	}
+	digest := filterDigest(name, filter)
+	start := 0
+	if s := req.query.Get("cursor"); s != "" {
+		c, ok := decodeCursor(s)
+		if !ok || c.list != name || c.filter != digest || c.after > n {
+			return validationResponse(http.StatusBadRequest, "cursor", "is invalid")
+		}
+		start = c.after
+	}
+	data := []any{}
+	var next *string
+	after := start
+	for i := start; i < n; i++ {
+		item, ok := keep(i)
+		if !ok {
+			continue
+		}
+		if len(data) == limit {
+			// There is at least one more item, so there is a next page: it starts after the last
+			// item sent. The last page therefore always has next_cursor null.
+			s := cursor{list: name, filter: digest, after: after}.encode()
+			next = &s
+			break
+		}
+		data = append(data, item)
+		after = i + 1
+	}
+	return jsonResponse(http.StatusOK, map[string]any{
+		"data": data,
+		"meta": map[string]any{"limit": limit, "next_cursor": next},
+	})
+}
