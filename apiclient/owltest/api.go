@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,7 +26,8 @@ func (f *Fake) listUsers(req request) response {
 		return validationResponse(http.StatusBadRequest, "status", "is invalid")
 	}
 	email, emailSet := req.query.Get("email"), req.query.Has("email")
-	return f.list(req, "users", []string{"status=" + status, "email=" + email}, len(f.users),
+	filter := []string{"status=" + status, "email=" + email, strconv.FormatBool(emailSet)}
+	return f.list(req, "users", filter, len(f.users),
 		func(i int) (any, bool) {
 			u := f.users[i]
 			if (status != "all" && u.Status != status) || (emailSet && u.Email != email) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -250,19 +251,20 @@ func page[T any](t *testing.T, r reply) ([]T, meta) {
 // listAll follows next_cursor from path to the last page and returns every item.
 func listAll[T any](t *testing.T, a *api, path string) []T {
 	t.Helper()
-	var all []T
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
+	u, err := url.Parse(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	next := path
+	var all []T
 	for range 100 {
-		items, m := page[T](t, a.get(next))
+		items, m := page[T](t, a.get(u.String()))
 		all = append(all, items...)
 		if m.NextCursor == nil {
 			return all
 		}
-		next = path + sep + "cursor=" + *m.NextCursor
+		q := u.Query()
+		q.Set("cursor", *m.NextCursor)
+		u.RawQuery = q.Encode()
 	}
 	t.Fatalf("%s: no last page after 100 pages", path)
 	return nil

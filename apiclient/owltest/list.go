@@ -1,6 +1,7 @@
 package owltest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -15,13 +16,15 @@ const (
 )
 
 // cursor is where a list page ends. On the wire it is opaque: base64 of the list's name, a
-// digest of its filter and the position after the last item sent, so a cursor cannot be forged
-// from an offset or reused for another list or filter (both 400).
+// digest of its filter, the position after the last item sent and a checksum, so a cursor can be
+// neither forged from an offset nor edited nor reused for another list or filter (all 400).
 type cursor struct {
 	list   string
 	filter [8]byte
-	after  int
+	after  uint32
 }
+
+const cursorMagic = "owl1:"
 
 func filterDigest(list string, filter []string) [8]byte {
 	sum := sha256.Sum256([]byte(list + "\x00" + strings.Join(filter, "\x00")))
@@ -29,29 +32,34 @@ func filterDigest(list string, filter []string) [8]byte {
 }
 
 func (c cursor) encode() string {
-	b := []byte("owl1:" + c.list + ":")
+	b := []byte(cursorMagic + c.list + ":")
 	b = append(b, c.filter[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(c.after))
-	return base64.RawURLEncoding.EncodeToString(b)
+	b = binary.BigEndian.AppendUint32(b, c.after)
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(append(b, sum[:4]...))
 }
 
 func decodeCursor(s string) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) < 4 {
 		return cursor{}, false
 	}
-	rest, ok := strings.CutPrefix(string(b), "owl1:")
+	b, check := b[:len(b)-4], b[len(b)-4:]
+	if sum := sha256.Sum256(b); !bytes.Equal(sum[:4], check) {
+		return cursor{}, false
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(cursorMagic))
 	if !ok {
 		return cursor{}, false
 	}
-	list, tail, ok := strings.Cut(rest, ":")
+	list, tail, ok := bytes.Cut(rest, []byte(":"))
 	if !ok || len(tail) != 12 {
 		return cursor{}, false
 	}
 	return cursor{
-		list:   list,
-		filter: [8]byte([]byte(tail[:8])),
-		after:  int(binary.BigEndian.Uint32([]byte(tail[8:]))),
+		list:   string(list),
+		filter: [8]byte(tail[:8]),
+		after:  binary.BigEndian.Uint32(tail[8:]),
 	}, true
 }
 
@@ -72,10 +80,10 @@ func (f *Fake) list(req request, name string, filter []string, n int, keep func(
 	start := 0
 	if s := req.query.Get("cursor"); s != "" {
 		c, ok := decodeCursor(s)
-		if !ok || c.list != name || c.filter != digest || c.after > n {
+		if !ok || c.list != name || c.filter != digest || int(c.after) > n {
 			return validationResponse(http.StatusBadRequest, "cursor", "is invalid")
 		}
-		start = c.after
+		start = int(c.after)
 	}
 	data := []any{}
 	var next *string
@@ -88,7 +96,7 @@ func (f *Fake) list(req request, name string, filter []string, n int, keep func(
 		if len(data) == limit {
 			// There is at least one more item, so there is a next page: it starts after the last
 			// item sent. The last page therefore always has next_cursor null.
-			s := cursor{list: name, filter: digest, after: after}.encode()
+			s := cursor{list: name, filter: digest, after: uint32(after)}.encode()
 			next = &s
 			break
 		}
