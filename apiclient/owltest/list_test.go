@@ -46,7 +46,7 @@ func TestPageLimits(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "-1", "ten", "1.5"} {
 		t.Run("limit "+bad+" answers 400", func(t *testing.T) {
-			r := a.get("/api/v1/users?limit=" + url.QueryEscape(bad)).expect(t, http.StatusBadRequest)
+			r := a.get("/api/v1/users?limit="+url.QueryEscape(bad)).expect(t, http.StatusBadRequest)
 			if _, ok := r.errorsOf(t)["limit"]; !ok {
 				t.Errorf("errors %s do not name limit", r.body)
 			}
@@ -213,7 +213,7 @@ func TestApplicationFilters(t *testing.T) {
 	}
 	for _, bad := range []string{"status=archived", "owner_user_id=ben"} {
 		t.Run(bad+" answers 400", func(t *testing.T) {
-			a.get("/api/v1/applications?" + bad).expect(t, http.StatusBadRequest)
+			a.get("/api/v1/applications?"+bad).expect(t, http.StatusBadRequest)
 		})
 	}
 }
@@ -237,7 +237,7 @@ func TestAccessStateFilters(t *testing.T) {
 	}
 	for _, bad := range []string{"grantee_user_id=dev", "application_id=1", "expand=owner", "expand=resource,,application"} {
 		t.Run(bad+" answers 400", func(t *testing.T) {
-			a.get("/api/v1/access_states?" + bad).expect(t, http.StatusBadRequest)
+			a.get("/api/v1/access_states?"+bad).expect(t, http.StatusBadRequest)
 		})
 	}
 }
@@ -332,7 +332,7 @@ func TestRevocationFilters(t *testing.T) {
 	}
 	for _, bad := range []string{"status=done", "user_id=farid", "application_id=aws"} {
 		t.Run(bad+" answers 400", func(t *testing.T) {
-			a.get("/api/v1/access_revocations?" + bad).expect(t, http.StatusBadRequest)
+			a.get("/api/v1/access_revocations?"+bad).expect(t, http.StatusBadRequest)
 		})
 	}
 }
