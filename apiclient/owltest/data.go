@@ -136,6 +136,11 @@ func (f *Fake) AddAccessState(s AccessState) AccessState {
 		s.EffectiveStart = f.clock()
 	}
 	s = cloneAccessState(s)
+	// AccessOwl's timestamps are UTC to the second; keep a test's own times in that shape too.
+	s.EffectiveStart = s.EffectiveStart.UTC().Truncate(time.Second)
+	if s.EffectiveEnd != nil {
+		*s.EffectiveEnd = s.EffectiveEnd.UTC().Truncate(time.Second)
+	}
 	f.states = append(f.states, s)
 	f.broadcast()
 	return cloneAccessState(s)
@@ -395,7 +400,7 @@ func (f *Fake) settle() {
 			continue
 		}
 		if due := v.InsertedAt.Add(f.automaticDelay); !now.Before(due) {
-			f.finish(i, due)
+			f.finish(i, due.Truncate(time.Second))
 			changed = true
 		}
 	}

@@ -1,14 +1,3 @@
-// Package owltest is an in-memory AccessOwl: an http.Handler that serves the part of AccessOwl's
-// REST API revokebot uses, with AccessOwl's documented semantics (bearer tokens, a per-token
-// hourly rate limit, cursor pagination, Idempotency-Key without response replay, the revocation
-// lifecycle) and with faults a test can inject (latency, 5xx, 429, answers lost after commit).
-//
-// It is used by every test that talks to AccessOwl and by the `revokebot sandbox` command, so it
-// does not import package testing. It deliberately shares no types with the client: it is a
-// second, independent reading of the API document.
-//
-// Where AccessOwl's documentation is silent, the choice made here is written next to the code
-// that makes it.
 package owltest
 
 import (
@@ -97,7 +86,9 @@ func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }
 
-// WithRateLimit sets how many requests each token may make in any rolling hour (default 1000).
+// WithRateLimit sets how many requests each token may make in any rolling hour (default 1000,
+// AccessOwl's documented limit). Zero or less turns the limit off, for load tests that are about
+// something else.
 func WithRateLimit(perHour int) Option {
 	return func(c *config) { c.rateLimit = perHour }
 }

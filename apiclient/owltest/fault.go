@@ -31,7 +31,7 @@ type Fault struct {
 	// filed), then the connection is closed without an answer.
 	DropAfterCommit int
 	// ServerErrorRate is the probability that a request is answered 500, 502, 503 or 504 without
-	// being processed.
+	// being processed, as ServerErrors are.
 	ServerErrorRate float64
 	// DropRate is the probability that a mutation is processed and then its connection closed
 	// without an answer.

@@ -232,6 +232,9 @@ func bearerToken(header string) (string, bool) {
 // overRateLimit counts a request against its token's rolling hour, or, if the hour is full,
 // says how long until its oldest request leaves it. Callers hold f.mu.
 func (f *Fake) overRateLimit(token string, now time.Time) (time.Duration, bool) {
+	if f.rateLimit <= 0 {
+		return 0, false
+	}
 	log := f.rateLog[token]
 	// A request counts for exactly one hour: at its timestamp plus one hour it has left.
 	start := 0

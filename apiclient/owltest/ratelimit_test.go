@@ -117,3 +117,10 @@ func repeat(d time.Duration, n int) []time.Duration {
 	}
 	return out
 }
+
+func TestRateLimitZeroTurnsItOff(t *testing.T) {
+	a := newAPI(t, owltest.WithRateLimit(0))
+	for range 5 {
+		a.get("/api/v1/users").expect(t, http.StatusOK)
+	}
+}
