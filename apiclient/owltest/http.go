@@ -61,34 +61,34 @@ var routes = []route{
 // match finds the route for a request. With no route for the method it returns the methods the
 // path does have, for a 405.
 func match(method, path string) (rt route, id string, allowed []string, ok bool) {
-	segments := strings.Split(path, "/")
 	for _, candidate := range routes {
-		want := strings.Split(candidate.pattern, "/")
-		if len(want) != len(segments) {
-			continue
-		}
-		var pathID string
-		matched := true
-		for i, w := range want {
-			switch {
-			case w == "{id}" && segments[i] != "":
-				pathID = segments[i]
-			case w != segments[i]:
-				matched = false
-			}
-			if !matched {
-				break
-			}
-		}
-		if !matched {
-			continue
-		}
-		if candidate.method == method {
+		pathID, matched := matchPattern(candidate.pattern, path)
+		switch {
+		case !matched:
+		case candidate.method == method:
 			return candidate, pathID, nil, true
+		default:
+			allowed = append(allowed, candidate.method)
 		}
-		allowed = append(allowed, candidate.method)
 	}
 	return route{}, "", allowed, false
+}
+
+// matchPattern matches a path against a pattern whose {id} stands for one non-empty segment.
+func matchPattern(pattern, path string) (id string, ok bool) {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return "", false
+	}
+	for i := range want {
+		switch {
+		case want[i] == "{id}" && got[i] != "":
+			id = got[i]
+		case want[i] != got[i]:
+			return "", false
+		}
+	}
+	return id, true
 }
 
 func isMutation(method string) bool {
@@ -108,8 +108,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, id, allowed, found := match(r.Method, r.URL.Path)
 
 	f.mu.Lock()
+	now := f.now()
 	call := Call{
-		Time:           f.now(),
+		Time:           now,
 		Method:         r.Method,
 		Path:           r.URL.Path,
 		RawQuery:       r.URL.RawQuery,
@@ -120,7 +121,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call.Route = rt.name()
 	}
 	faults := f.faultsFor(call.Route)
-	resp := f.decide(r, rt, request{id: id, query: r.URL.Query(), body: body}, faults, found, allowed, readErr)
+	resp := f.decide(r, now, rt, request{id: id, query: r.URL.Query(), body: body}, faults, found, allowed, readErr)
 	call.Status, call.Dropped = resp.status, resp.drop
 	index := f.record(call)
 	var latency time.Duration
@@ -166,9 +167,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //  6. Idempotency-Key: malformed 400; seen before 409 or 422; otherwise recorded, whatever
 //     processing then answers;
 //  7. the route's handler, and then an injected drop.
-func (f *Fake) decide(r *http.Request, rt route, req request, faults []*Fault, found bool, allowed []string, readErr error) response {
+func (f *Fake) decide(r *http.Request, now time.Time, rt route, req request, faults []*Fault, found bool, allowed []string,
+	readErr error) response {
 	f.settle()
-	now := f.now()
 
 	token, hasToken := bearerToken(r.Header.Get("Authorization"))
 	if !hasToken || !f.tokens[token] {

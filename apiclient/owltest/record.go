@@ -8,7 +8,7 @@ import (
 
 // Call is one request the Fake received.
 type Call struct {
-	Time           time.Time // when it arrived, on the Fake's clock
+	Time           time.Time // when the Fake took it up, on its clock
 	Method         string
 	Path           string // as the Fake saw it, below any prefix it is mounted under
 	RawQuery       string
