@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,14 +51,13 @@ func (f *Fake) listApplications(req request) response {
 	if status != "" && !slices.Contains(appStatuses, status) {
 		return validationResponse(http.StatusBadRequest, "status", "is invalid")
 	}
-	owner, admin := req.query.Get("owner_user_id"), req.query.Get("admin_user_id")
-	for name, v := range map[string]string{"owner_user_id": owner, "admin_user_id": admin} {
-		if v != "" && !isUUID(v) {
-			return validationResponse(http.StatusBadRequest, name, "is invalid")
-		}
+	if resp, bad := badUUIDParam(req.query, "owner_user_id", "admin_user_id"); bad {
+		return resp
 	}
+	owner, admin := req.query.Get("owner_user_id"), req.query.Get("admin_user_id")
 	titleLike := strings.ToLower(req.query.Get("title_like"))
-	filter := []string{"status=" + status, "title_like=" + titleLike, "owner=" + owner, "admin=" + admin}
+	filter := []string{"status=" + status, "title_like=" + titleLike, "owner=" + strings.ToLower(owner),
+		"admin=" + strings.ToLower(admin)}
 	return f.list(req, "applications", filter, len(f.apps), func(i int) (any, bool) {
 		a := f.apps[i]
 		switch {
@@ -80,12 +80,10 @@ func (f *Fake) getApplication(req request) response {
 }
 
 func (f *Fake) listAccessStates(req request) response {
-	grantee, appID := req.query.Get("grantee_user_id"), req.query.Get("application_id")
-	for name, v := range map[string]string{"grantee_user_id": grantee, "application_id": appID} {
-		if v != "" && !isUUID(v) {
-			return validationResponse(http.StatusBadRequest, name, "is invalid")
-		}
+	if resp, bad := badUUIDParam(req.query, "grantee_user_id", "application_id"); bad {
+		return resp
 	}
+	grantee, appID := req.query.Get("grantee_user_id"), req.query.Get("application_id")
 	expand := make(map[string]bool)
 	if e := req.query.Get("expand"); e != "" {
 		for name := range strings.SplitSeq(e, ",") {
@@ -152,12 +150,10 @@ func (f *Fake) listRevocations(req request) response {
 	if status != "" && !slices.Contains(revocationStatuses, status) {
 		return validationResponse(http.StatusBadRequest, "status", "is invalid")
 	}
-	userID, appID := req.query.Get("user_id"), req.query.Get("application_id")
-	for name, v := range map[string]string{"user_id": userID, "application_id": appID} {
-		if v != "" && !isUUID(v) {
-			return validationResponse(http.StatusBadRequest, name, "is invalid")
-		}
+	if resp, bad := badUUIDParam(req.query, "user_id", "application_id"); bad {
+		return resp
 	}
+	userID, appID := req.query.Get("user_id"), req.query.Get("application_id")
 	filter := []string{"status=" + status, "user=" + strings.ToLower(userID), "app=" + strings.ToLower(appID)}
 	return f.list(req, "access_revocations", filter, len(f.revocations), func(i int) (any, bool) {
 		v := f.revocations[i]
@@ -199,8 +195,8 @@ func (f *Fake) postRevocation(req request) response {
 		return jsonResponse(http.StatusUnprocessableEntity, map[string]any{"errors": verr.Fields})
 	}
 	v, err := f.createRevocation(stateID, reason)
-	if errors.As(err, new(*ValidationError)) {
-		return jsonResponse(http.StatusUnprocessableEntity, map[string]any{"errors": err.(*ValidationError).Fields})
+	if refused := (*ValidationError)(nil); errors.As(err, &refused) {
+		return jsonResponse(http.StatusUnprocessableEntity, map[string]any{"errors": refused.Fields})
 	}
 	return f.objectResponse(http.StatusCreated, v)
 }
@@ -270,4 +266,15 @@ func stringField(fields map[string]json.RawMessage, name string) (string, bool) 
 		return "", false
 	}
 	return s, true
+}
+
+// badUUIDParam answers 400 for the first of the named query parameters that is given but is not
+// a UUID.
+func badUUIDParam(query url.Values, names ...string) (response, bool) {
+	for _, name := range names {
+		if v := query.Get(name); v != "" && !isUUID(v) {
+			return validationResponse(http.StatusBadRequest, name, "is invalid"), true
+		}
+	}
+	return response{}, false
 }
