@@ -134,6 +134,31 @@ func TestDropAfterCommit(t *testing.T) {
 	}
 }
 
+func TestALostRevocationCanBeFoundWithoutItsAccessStateID(t *testing.T) {
+	clk := newClock()
+	a := newAPI(t, owltest.WithClock(clk.Now))
+	state := activeState(t, a.srv.Fake, owltest.SeedManyGrantsEmail, owltest.SeedAdminApp)
+	a.srv.SetFault(postRevocation, owltest.Fault{DropAfterCommit: 1})
+	sent := clk.Now()
+	if _, err := a.send(t.Context(), freshClient(t), http.MethodPost, "/api/v1/access_revocations",
+		revocationBody(state.ID, "Offboarding"), "Idempotency-Key", "k1"); err == nil {
+		t.Fatal("the dropped request got an answer")
+	}
+	// What a client knows: whose access, to what, why and when. The revocation carries no
+	// access_state_id, so that is what it searches by.
+	var found []wireRevocation
+	for _, v := range listAll[wireRevocation](t, a, "/api/v1/access_revocations?user_id="+state.GranteeUserID+
+		"&application_id="+state.ApplicationID) {
+		if v.ResourceID != nil && *v.ResourceID == state.ResourceID && v.Reason == "Offboarding" &&
+			!v.InsertedAt.Before(sent.Truncate(time.Second)) {
+			found = append(found, v)
+		}
+	}
+	if len(found) != 1 || found[0].Status != owltest.Processing {
+		t.Errorf("found %+v, want the one processing revocation", found)
+	}
+}
+
 // net/http's Transport replays a request that carries an Idempotency-Key when its reused
 // connection closes before the answer: the client never sees the drop, only the 409 of the
 // replay. A client must therefore treat a 409 on what it thinks is a first attempt as "sent".

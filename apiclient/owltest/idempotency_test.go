@@ -2,9 +2,13 @@ package owltest_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"revokebot/apiclient/owltest"
 )
@@ -176,4 +180,50 @@ func TestGETIgnoresIdempotencyKey(t *testing.T) {
 		a.do(http.MethodGet, "/api/v1/users", "", "Idempotency-Key", "k1").expect(t, http.StatusOK)
 	}
 	a.do(http.MethodGet, "/api/v1/users", "", "Idempotency-Key", "").expect(t, http.StatusOK)
+}
+
+func TestConcurrentSubmissionsFileOneRevocation(t *testing.T) {
+	tests := []struct {
+		name string
+		key  func(i int) string
+		// want counts answers by status.
+		want map[int]int
+	}{
+		{"one key from many replicas: one 201, the rest 409", func(int) string { return "k1" },
+			map[int]int{http.StatusCreated: 1, http.StatusConflict: 19}},
+		{"many keys for one access: one 201, the rest 422", func(i int) string { return "k" + strconv.Itoa(i) },
+			map[int]int{http.StatusCreated: 1, http.StatusUnprocessableEntity: 19}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t)
+			state := activeState(t, a.srv.Fake, owltest.SeedManyGrantsEmail, owltest.SeedAdminApp)
+			body := revocationBody(state.ID, "Offboarding")
+			statuses := make(chan int, 20)
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					r, err := a.send(t.Context(), a.client, http.MethodPost, "/api/v1/access_revocations", body,
+						"Idempotency-Key", tt.key(i))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					statuses <- r.status
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			got := make(map[int]int)
+			for s := range statuses {
+				got[s]++
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("answers by status (-want +got):\n%s", diff)
+			}
+			if n := len(revocationsOf(a.srv.Fake, state.ID)); n != 1 {
+				t.Errorf("%d revocations, want 1", n)
+			}
+		})
+	}
 }
