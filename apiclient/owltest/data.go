@@ -30,6 +30,7 @@ type ValidationError struct {
 	Fields map[string][]string
 }
 
+// Error lists the refused fields and why.
 func (e *ValidationError) Error() string {
 	var parts []string
 	for _, field := range slices.Sorted(maps.Keys(e.Fields)) {
