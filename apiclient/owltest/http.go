@@ -287,6 +287,14 @@ func (f *Fake) checkIdempotencyKey(r *http.Request, body []byte, now time.Time) 
 		return validationResponse(http.StatusUnprocessableEntity, "idempotency_key",
 			"was already used for a different request"), true
 	}
+	if len(f.keys)%1024 == 0 {
+		// Forget expired keys now and then, so that a long-running sandbox does not keep them all.
+		for k, seen := range f.keys {
+			if !now.Before(seen.at.Add(keyRetention)) {
+				delete(f.keys, k)
+			}
+		}
+	}
 	f.keys[key] = idempotencyRecord{digest: digest, at: now}
 	return response{}, false
 }
