@@ -384,9 +384,9 @@ func (w *Workspace) SendEvent(event map[string]any) (string, error) {
 	payload := map[string]any{
 		"token": verificationToken, "team_id": w.cfg.TeamID, "api_app_id": w.cfg.AppID,
 		"event": event, "type": "event_callback", "event_id": eventID,
-		"event_time":    w.cfg.Now().Unix(),
+		"event_time":     w.cfg.Now().Unix(),
 		"authorizations": []any{map[string]any{"team_id": w.cfg.TeamID, "user_id": w.cfg.BotUserID, "is_bot": true}},
-		"event_context": "4-" + strconv.FormatInt(w.cfg.Now().UnixNano(), 36),
+		"event_context":  "4-" + strconv.FormatInt(w.cfg.Now().UnixNano(), 36),
 	}
 	return w.sock.sendLocked("events_api", payload, false, nil)
 }
