@@ -167,12 +167,14 @@ func (h *socketHub) serveSocket(rw http.ResponseWriter, r *http.Request) {
 	ws.SetPongHandler(func(string) error {
 		w.mu.Lock()
 		c.pongs++
+		w.notify(Change{Kind: ChangeConnection})
 		w.mu.Unlock()
 		return nil
 	})
 	ws.SetPingHandler(func(data string) error {
 		w.mu.Lock()
 		c.clientPings++
+		w.notify(Change{Kind: ChangeConnection})
 		w.mu.Unlock()
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
 		if errors.Is(err, websocket.ErrCloseSent) {
