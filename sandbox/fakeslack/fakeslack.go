@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -236,12 +237,9 @@ func (w *Workspace) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func (w *Workspace) locate(r *http.Request) (base, rel string) {
 	path := r.URL.Path
 	orig := path
-	if r.RequestURI != "" {
-		if i := strings.IndexAny(r.RequestURI, "?#"); i >= 0 {
-			orig = r.RequestURI[:i]
-		} else {
-			orig = r.RequestURI
-		}
+	// RequestURI still holds the path before any http.StripPrefix, in origin or absolute form.
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+		orig = u.Path
 	}
 	for _, marker := range []string{"/api/", "/socket", "/response/", "/changes"} {
 		if i := strings.LastIndex(orig, marker); i >= 0 && (marker != "/socket" && marker != "/changes" || strings.HasSuffix(orig, marker)) {

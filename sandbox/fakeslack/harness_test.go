@@ -206,3 +206,4 @@ func waitUntil(t *testing.T, cond func() bool) {
 func contextWithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
 }
+

@@ -157,6 +157,9 @@ func readArgs(r *http.Request) (args, error) {
 	for k, v := range r.URL.Query() {
 		a[k] = v[0]
 	}
+	if r.Body == nil {
+		return a, nil
+	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes))
 	if err != nil {
 		return nil, err
