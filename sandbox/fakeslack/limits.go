@@ -8,32 +8,31 @@ import (
 
 // Slack's documented limits (Block Kit reference, chat.postMessage and views.* docs).
 const (
-	maxMessageText      = 40000 // hard limit; Slack truncates beyond 4,000 in display
-	maxMessageBlocks    = 50
-	maxViewBlocks       = 100
-	maxSectionText      = 3000
-	maxSectionFields    = 10
-	maxFieldText        = 2000
-	maxHeaderText       = 150
-	maxActionsElements  = 25
-	maxContextElements  = 10
-	maxBlockID          = 255
-	maxActionID         = 255
-	maxButtonText       = 75
-	maxButtonValue      = 2000
-	maxButtonURL        = 3000
-	maxOptions          = 100
-	maxOptionText       = 75
-	maxOptionValue      = 150
-	maxPlaceholder      = 150
-	maxInputLabel       = 2000
-	maxViewTitle        = 24
-	maxViewButtonText   = 24
-	maxPrivateMetadata  = 3000
-	maxCallbackID       = 255
-	maxExternalID       = 255
-	maxViewStack        = 3
-	maxSocketFrameBytes = maxFrameBytes
+	maxMessageText     = 40000 // hard limit; Slack truncates beyond 4,000 in display
+	maxMessageBlocks   = 50
+	maxViewBlocks      = 100
+	maxSectionText     = 3000
+	maxSectionFields   = 10
+	maxFieldText       = 2000
+	maxHeaderText      = 150
+	maxActionsElements = 25
+	maxContextElements = 10
+	maxBlockID         = 255
+	maxActionID        = 255
+	maxButtonText      = 75
+	maxButtonValue     = 2000
+	maxButtonURL       = 3000
+	maxOptions         = 100
+	maxOptionText      = 75
+	maxOptionValue     = 150
+	maxPlaceholder     = 150
+	maxInputLabel      = 2000
+	maxViewTitle       = 24
+	maxViewButtonText  = 24
+	maxPrivateMetadata = 3000
+	maxCallbackID      = 255
+	maxExternalID      = 255
+	maxViewStack       = 3
 )
 
 // blockChecker walks Block Kit JSON and collects Slack-style schema messages.
