@@ -361,3 +361,27 @@ func TestDisconnectAndCut(t *testing.T) {
 		}
 	})
 }
+
+func TestDebugReconnectsAsksForARefresh(t *testing.T) {
+	s, _ := startServer(t, fakeslack.Config{DebugReconnectAfter: 50 * time.Millisecond})
+	_, body := callJSON(t, s, "apps.connections.open", s.AppToken(), map[string]any{"debug_reconnects": true})
+	conn, _, err := websocket.DefaultDialer.DialContext(t.Context(), mustOK(t, body)["url"].(string), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var hello, next map[string]any
+	if err := conn.ReadJSON(&hello); err != nil {
+		t.Fatal(err)
+	}
+	if got := hello["debug_info"].(map[string]any)["approximate_connection_time"]; got != 0.0 {
+		t.Errorf("approximate_connection_time = %v, want the shortened lifetime in whole seconds", got)
+	}
+	if err := conn.ReadJSON(&next); err != nil {
+		t.Fatal(err)
+	}
+	if next["type"] != "disconnect" || next["reason"] != "refresh_requested" {
+		t.Errorf("frame after hello = %v, want disconnect refresh_requested", next)
+	}
+}
