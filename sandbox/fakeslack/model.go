@@ -250,3 +250,40 @@ func (w *Workspace) addEphemeralLocked(e *Ephemeral) {
 	cp := *e
 	w.notify(Change{Kind: ChangeEphemeral, User: e.User, Channel: e.Channel, TS: e.TS, Ephemeral: &cp})
 }
+
+// Users returns everyone in the workspace, the bot first.
+func (w *Workspace) Users() []User {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]User, 0, len(w.users))
+	for _, u := range w.users {
+		out = append(out, *u)
+	}
+	return out
+}
+
+// Channels returns every conversation, DMs included, in the order they were made.
+func (w *Workspace) Channels() []Channel {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Channel, 0, len(w.channels))
+	for _, c := range w.channels {
+		cp := *c
+		cp.Members = slices.Clone(c.Members)
+		out = append(out, cp)
+	}
+	return out
+}
+
+// UserGroups returns the workspace's user groups.
+func (w *Workspace) UserGroups() []UserGroup {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]UserGroup, 0, len(w.groups))
+	for _, g := range w.groups {
+		cp := *g
+		cp.Members = slices.Clone(g.Members)
+		out = append(out, cp)
+	}
+	return out
+}

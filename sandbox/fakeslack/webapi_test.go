@@ -271,3 +271,22 @@ func TestChatMethods(t *testing.T) {
 		}
 	})
 }
+
+func TestSeedListsItsOrganisation(t *testing.T) {
+	s, org := startServer(t, fastConfig())
+	var names []string
+	for _, u := range s.Users() {
+		names = append(names, u.Name)
+	}
+	if diff := cmp.Diff([]string{"revokebot", "alice", "bob", "carol", "dave"}, names); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
+	}
+	for _, c := range s.Channels() {
+		if c.ID == org.Revocations && len(c.Members) != 5 {
+			t.Errorf("#revocations has %d members, want the four people and the bot", len(c.Members))
+		}
+	}
+	if g := s.UserGroups(); len(g) != 1 || g[0].ID != org.Approvers {
+		t.Errorf("groups = %+v", g)
+	}
+}
