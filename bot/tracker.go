@@ -20,10 +20,11 @@ const (
 	// checks of one revocation, and between two sweeps.
 	DefaultStatusPoll = 15 * time.Second
 	// DefaultMaxStatusBackoff caps the interval between checks of a revocation that stays
-	// processing_access. Admin-provisioned revocations wait hours or days for a person; seeing
-	// the end five minutes late is fine for the people in the thread, and it keeps a handful of
-	// them from costing more than about a dozen requests an hour each.
-	DefaultMaxStatusBackoff = 5 * time.Minute
+	// processing_access. Admin-provisioned revocations wait hours or days for a person, so
+	// checking every 15 s would spend a list page every sweep for nothing; two minutes keeps a
+	// long wait's end visible in the thread within about eight poll intervals, and costs one list
+	// page every two minutes (30 requests an hour, 3% of AccessOwl's limit) per hundred waiting.
+	DefaultMaxStatusBackoff = 2 * time.Minute
 	// DefaultTrackerBudget is how many AccessOwl requests an hour the tracker plans to spend:
 	// half of AccessOwl's 1,000, so people's lookups and submissions always find the other half.
 	DefaultTrackerBudget = 500
