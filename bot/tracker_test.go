@@ -484,8 +484,10 @@ func TestThousandTrackedStayWithinTheBudgetAndUseListPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.RevocationID = rev.ID
-			// Announced already: the thread has its processing_access reply.
-			if err := r.store.Track(ctx, store.Tracked{RevocationID: rev.ID, RequestID: req.ID, Status: owltest.Processing, NextCheck: time.Now(), UpdatedAt: time.Now()}); err != nil {
+			// Announced already, and tracked at different moments, so that some are always due:
+			// nothing but the budget spaces the sweeps.
+			next := time.Now().Add(time.Duration(len(reqs)) * DefaultMaxStatusBackoff / tracked)
+			if err := r.store.Track(ctx, store.Tracked{RevocationID: rev.ID, RequestID: req.ID, Status: owltest.Processing, NextCheck: next, UpdatedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			reqs = append(reqs, req)
