@@ -78,6 +78,16 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()), slack.OptionAPIURL(cfg.SlackAPIURL))
 
 	out := bot.NewOutput(api, obs, log)
+	tracker, err := bot.NewTracker(bot.TrackerConfig{
+		Store: st, Source: owl, Output: out, Threads: api, Poll: cfg.StatusPoll, Log: log.With("component", "tracker"),
+	})
+	if err != nil {
+		return err
+	}
+	expirer, err := bot.NewExpirer(bot.ExpirerConfig{Store: st, Output: out, TTL: cfg.RequestTTL, Log: log.With("component", "expiry")})
+	if err != nil {
+		return err
+	}
 	handler := interactions.NewHandler(cfg.Channel, interactions.Deps{
 		AccessOwl: owl,
 		Resolver:  commands.NewResolver(owl, api, nil),
@@ -85,7 +95,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Output:    out,
 		Store:     st,
 		Approvers: interactions.NewApprovers(users, groups, cfg.AllowSelfApproval, api, nil),
-		Tracker:   nil, // set below once the tracker exists
+		Tracker:   tracker,
 		Log:       log,
 	})
 
@@ -98,6 +108,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })
+	g.Go(func() error { return tracker.Run(gctx) })
+	g.Go(func() error { return expirer.Run(gctx) })
 	log.Info("revokebot started", "version", opts.Version, "channel", cfg.Channel, "approvers", len(users), "approver_groups", len(groups))
 	runErr := g.Wait()
 

@@ -112,28 +112,43 @@ func (w *world) start() *instance {
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() { done <- Run(ctx, w.cfg, Options{Version: "e2e", Log: log}) }()
+	var (
+		once    sync.Once
+		took    time.Duration
+		stopErr error
+	)
 	b := &instance{stop: func() (time.Duration, error) {
-		began := time.Now()
-		cancel()
-		select {
-		case err := <-done:
-			return time.Since(began), err
-		case <-time.After(waitTimeout):
-			return time.Since(began), errors.New("the bot did not stop")
-		}
-	}}
-	var once sync.Once
-	w.t.Cleanup(func() {
 		once.Do(func() {
-			if took, err := b.stop(); err != nil {
-				w.t.Errorf("stopping the bot after %s: %v", took, err)
+			began := time.Now()
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(waitTimeout):
+				stopErr = errors.New("the bot did not stop")
 			}
+			took = time.Since(began)
 		})
+		return took, stopErr
+	}}
+	w.t.Cleanup(func() {
+		if took, err := b.stop(); err != nil {
+			w.t.Errorf("stopping the bot after %s: %v", took, err)
+		}
 	})
 	if _, err := w.slack.WaitConnections(w.ctx(), func(c []fakeslack.Connection) bool { return len(c) > before }); err != nil {
 		w.t.Fatalf("the bot never connected: %v\n%s", err, w.logs)
 	}
 	return b
+}
+
+// owlUser is the AccessOwl user with email.
+func (w *world) owlUser(email string) owltest.User {
+	w.t.Helper()
+	u, ok := w.owl.UserByEmail(email)
+	if !ok {
+		w.t.Fatalf("AccessOwl has no user %s", email)
+	}
+	return u
 }
 
 // ctx is a context for one wait.
@@ -302,4 +317,81 @@ func (s *syncBuffer) String() string {
 		out = "…" + out[len(out)-tail:]
 	}
 	return out
+}
+
+// activeState returns an active access state of the person with email in the application.
+func (w *world) activeState(email, app string) owltest.AccessState {
+	w.t.Helper()
+	a, ok := w.owl.ApplicationByTitle(app)
+	if !ok {
+		w.t.Fatalf("AccessOwl has no application %s", app)
+	}
+	for _, s := range w.owl.ActiveAccessStates(w.owlUser(email).ID) {
+		if s.ApplicationID == a.ID {
+			return s
+		}
+	}
+	w.t.Fatalf("%s has no active access to %s", email, app)
+	return owltest.AccessState{}
+}
+
+// personWithOneAccess returns the email of an active person with exactly one active access to
+// the application, and that access.
+func (w *world) personWithOneAccess(app string) (string, owltest.AccessState) {
+	w.t.Helper()
+	a, _ := w.owl.ApplicationByTitle(app)
+	for _, u := range w.owl.Users() {
+		var in []owltest.AccessState
+		for _, s := range w.owl.ActiveAccessStates(u.ID) {
+			if s.ApplicationID == a.ID {
+				in = append(in, s)
+			}
+		}
+		if len(in) == 1 && w.slackID[u.Email] != w.requester {
+			return u.Email, in[0]
+		}
+	}
+	w.t.Fatalf("nobody has exactly one active access to %s", app)
+	return "", owltest.AccessState{}
+}
+
+// requestState asks, as the requester, to revoke an access state by ID and returns the approval
+// message.
+func (w *world) requestState(s owltest.AccessState, reason string) fakeslack.Message {
+	w.t.Helper()
+	w.revoke(w.requester, s.ID+" "+reason)
+	u, ok := w.owl.User(s.GranteeUserID)
+	if !ok {
+		w.t.Fatalf("access state %s has no grantee", s.ID)
+	}
+	return w.approvalMessage(u.FullName)
+}
+
+// owlName is the full name of an AccessOwl user.
+func (w *world) owlName(id string) string {
+	w.t.Helper()
+	u, ok := w.owl.User(id)
+	if !ok {
+		w.t.Fatalf("AccessOwl has no user %s", id)
+	}
+	return u.FullName
+}
+
+// revocationOf waits for the revocation of an access state.
+func (w *world) revocationOf(s owltest.AccessState) owltest.Revocation {
+	w.t.Helper()
+	var found owltest.Revocation
+	err := w.owl.Await(w.ctx(), func(f *owltest.Fake) bool {
+		for _, r := range f.Revocations() {
+			if r.AccessStateID == s.ID {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		w.t.Fatalf("no revocation of %s: %v", s.ID, err)
+	}
+	return found
 }

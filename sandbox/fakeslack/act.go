@@ -122,6 +122,25 @@ func (w *Workspace) ClickButton(ctx context.Context, userID, channelID, messageT
 	return w.WaitAck(ctx, id)
 }
 
+// ClickStaleButton clicks a button of a message as the person last saw it: seen is the message
+// as it was then. Slack clients show a message until its update reaches them, so a second
+// approver can click a button another approver's click already removed.
+func (w *Workspace) ClickStaleButton(ctx context.Context, userID string, seen Message, button string) (Ack, error) {
+	w.mu.Lock()
+	u, ch := w.user(userID), w.channel(seen.Channel)
+	if u == nil || ch == nil || w.findMessage(ch.ID, seen.TS) == nil {
+		w.mu.Unlock()
+		return Ack{}, fmt.Errorf("click %q as %s on %s/%s: %w", button, userID, seen.Channel, seen.TS, ErrNotFound)
+	}
+	cp := seen
+	id, err := w.sendButtonLocked(u, ch, &cp, nil, seen.Blocks, button)
+	w.mu.Unlock()
+	if err != nil {
+		return Ack{}, err
+	}
+	return w.WaitAck(ctx, id)
+}
+
 // ClickEphemeralButton has a person click a button in an ephemeral message they were shown.
 func (w *Workspace) ClickEphemeralButton(ctx context.Context, userID, ephemeralTS, button string) (Ack, error) {
 	w.mu.Lock()

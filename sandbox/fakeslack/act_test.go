@@ -1,6 +1,8 @@
 package fakeslack_test
 
 import (
+	"github.com/slack-go/slack"
+
 	"bufio"
 	"encoding/json"
 	"net/http"
@@ -103,6 +105,33 @@ func TestClickButton(t *testing.T) {
 			t.Fatal("clicked a button that does not exist")
 		}
 	})
+}
+
+func TestClickStaleButton(t *testing.T) {
+	s, org := startServer(t, fastConfig())
+	bot := startScriptedBot(t, s, ackEmpty)
+	ctx := deadline(t)
+	ts := approvalMessage(t, s, org.Revocations)
+	seen, ok := s.Message(org.Revocations, ts)
+	if !ok {
+		t.Fatal("no approval message")
+	}
+	// The buttons go, as after a decision; Bob's client still shows them.
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	if _, _, _, err := api.UpdateMessageContext(ctx, org.Revocations, ts, slack.MsgOptionText("decided", false), slack.MsgOptionBlocks()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClickButton(ctx, org.Bob, org.Revocations, ts, "approve"); err == nil {
+		t.Fatal("clicked a button the current message no longer has")
+	}
+	if _, err := s.ClickStaleButton(ctx, org.Bob, seen, "approve"); err != nil {
+		t.Fatalf("a click on the message as Bob saw it: %v", err)
+	}
+	envs := bot.envelopes()
+	p := payloadOf(t, envs[len(envs)-1])
+	if p["user"].(map[string]any)["id"] != org.Bob || p["actions"].([]any)[0].(map[string]any)["value"] != "req-1" {
+		t.Errorf("stale click payload = %v", p)
+	}
 }
 
 func TestResponseURL(t *testing.T) {
