@@ -80,6 +80,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	out := bot.NewOutput(api, obs, log)
 	tracker, err := bot.NewTracker(bot.TrackerConfig{
 		Store: st, Source: owl, Output: out, Threads: api, Poll: cfg.StatusPoll, Log: log.With("component", "tracker"),
+		// Status checks get half the hourly budget; the other half stays for people's clicks,
+		// lookups and retries, which also go first whenever they compete.
+		HourlyBudget: cfg.AccessOwlRate / 2,
 	})
 	if err != nil {
 		return err

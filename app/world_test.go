@@ -20,6 +20,11 @@ import (
 // and still a failure rather than a hang when something never happens.
 const waitTimeout = 20 * time.Second
 
+// testRate is the AccessOwl budget of the test world, on both sides: large enough that status
+// checks are paced by REVOKE_STATUS_POLL rather than by the budget, so tests see status changes
+// within a second. The budget's own behaviour is tested in apiclient and bot.
+const testRate = 36_000
+
 // world is a fake Slack workspace and a fake AccessOwl with the same people, and the real bot
 // wired by Run between them over real HTTP and WebSocket.
 type world struct {
@@ -53,7 +58,7 @@ func withOwl(opts ...owltest.Option) worldOption {
 
 func newWorld(t *testing.T, opts ...worldOption) *world {
 	t.Helper()
-	wc := worldConfig{owl: []owltest.Option{owltest.WithAutomaticDelay(time.Second)}}
+	wc := worldConfig{owl: []owltest.Option{owltest.WithAutomaticDelay(time.Second), owltest.WithRateLimit(testRate)}}
 	for _, o := range opts {
 		o(&wc)
 	}
@@ -86,7 +91,7 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 		SlackAPIURL:    w.slack.APIURL(),
 		AccessOwlToken: secret.New(owltest.DefaultToken),
 		AccessOwlURL:   w.owl.URL,
-		AccessOwlRate:  1000,
+		AccessOwlRate:  testRate,
 		Channel:        w.channel,
 		Approvers:      []string{w.approver, w.group},
 		RequestTTL:     72 * time.Hour,
