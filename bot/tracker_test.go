@@ -505,7 +505,7 @@ func TestThousandTrackedStayWithinTheBudgetAndUseListPages(t *testing.T) {
 			finishedAt[reqs[i*tracked/finished].MessageTS] = time.Now()
 			time.Sleep(time.Hour / finished)
 		}
-		time.Sleep(2 * time.Hour)
+		time.Sleep(30 * time.Minute)
 
 		hours := time.Since(r.owl.Calls()[0].Time).Hours()
 		lists, gets := r.calls(routeList), r.calls(routeGet)
@@ -580,4 +580,35 @@ func TestNewTrackerRefusesAMissingDependency(t *testing.T) {
 	if _, err := NewTracker(TrackerConfig{}); err == nil {
 		t.Error("NewTracker with nothing = nil error, want a refusal")
 	}
+}
+
+// busySource is an AccessOwl client whose budget is taken by people's calls until a moment.
+type busySource struct {
+	RevocationSource
+	until time.Time
+}
+
+func (b busySource) BackgroundDelay() time.Duration {
+	return max(b.RevocationSource.BackgroundDelay(), time.Until(b.until))
+}
+
+func TestSweepsWaitWhileTheBudgetIsBusyInsteadOfQueueing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, newMemStore(), owltest.WithAutomaticDelay(time.Minute))
+		busy := busySource{RevocationSource: r.client, until: time.Now().Add(10 * time.Minute)}
+		tr := r.tracker(func(c *TrackerConfig) { c.Source = busy })
+		stop := run(t, tr)
+		defer stop()
+
+		req, rev := r.submit(owltest.SeedAutomaticApp)
+		mustTrack(t, tr, req, rev)
+		time.Sleep(9 * time.Minute)
+		if n := r.calls(routeList) + r.calls(routeGet); n != 0 {
+			t.Errorf("%d status checks while the budget was busy; want none", n)
+		}
+		time.Sleep(2 * time.Minute)
+		if diff := cmp.Diff([]string{"processing_access", "revoked"}, r.slack.statuses(req.MessageTS)); diff != "" {
+			t.Errorf("statuses announced once the budget was free (-want +got):\n%s", diff)
+		}
+	})
 }
