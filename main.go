@@ -1,13 +1,18 @@
 // Command revokebot lets a team revoke people's SaaS access from Slack through AccessOwl.
 //
 // main only reads configuration and wires packages together; everything a test would want to
-// reach lives in the packages beneath it.
+// reach lives in the packages beneath it, the wiring itself in app.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"revokebot/app"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".
@@ -16,29 +21,59 @@ var version = "dev"
 const usage = `revokebot — revoke SaaS access from Slack through AccessOwl
 
 Usage:
-  revokebot version    print the version and exit
+  revokebot [run]      run the bot, configured by the environment variables below
+  revokebot version    print the version
+  revokebot help       print this help
+
+Environment:
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run dispatches a subcommand and returns the process exit code: 0 on success, 2 on a usage
-// error.
+// run dispatches a subcommand and returns the process exit code: 0 on success, 1 when the bot
+// fails while running, 2 on a usage or configuration error.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	cmd := "run"
+	if len(args) > 0 {
+		cmd = args[0]
 	}
-	switch args[0] {
-	case "version":
+	switch cmd {
+	case "run":
+		return runBot(stderr)
+	case "version", "--version":
 		fmt.Fprintf(stdout, "revokebot %s\n", version)
 		return 0
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printUsage(stdout)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "revokebot: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "revokebot: unknown command %q\n\n", cmd)
+		printUsage(stderr)
 		return 2
 	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usage)
+	if err := app.PrintUsage(w); err != nil {
+		fmt.Fprintf(w, "(cannot list the variables: %v)\n", err)
+	}
+}
+
+func runBot(stderr io.Writer) int {
+	cfg, err := app.LoadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return 2
+	}
+	log := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := app.Run(ctx, cfg, app.Options{Version: version, Log: log}); err != nil {
+		log.Error("revokebot stopped with an error", "error", err)
+		return 1
+	}
+	return 0
 }

@@ -36,7 +36,7 @@ type AccessOwl interface {
 
 // SlackUsers is what the resolver reads from Slack; *slack.Client satisfies it.
 type SlackUsers interface {
-	GetUserInfoContext(ctx context.Context, user string) (*slack.User, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 }
 
 // Resolver turns what a person typed — a Slack user, an application's name, an access state's

@@ -1,0 +1,216 @@
+package interactions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"revokebot/apiclient"
+	"revokebot/bot"
+	"revokebot/commands"
+	"revokebot/store"
+)
+
+// requestNamespace makes request IDs from interaction IDs: uuid.NewSHA1 of the same slash
+// command's trigger_id or the same modal's view ID is always the same request.
+var requestNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://revokebot.dev/requests"))
+
+// clickMemory is how long a click is remembered so that the same click delivered twice (a
+// redelivery, a second connection) is acted on once by this replica.
+const clickMemory = 10 * time.Minute
+
+// People are told these when something on revokebot's side goes wrong; details go to the log.
+const (
+	msgBusy     = "revokebot is busy right now. Please try again in a moment."
+	msgInternal = "Something went wrong on revokebot's side, and nothing was changed. Please try again; if it keeps failing, tell whoever runs revokebot (they can find the details in its logs)."
+)
+
+// Submitter is what the handler asks of AccessOwl; *apiclient.Client satisfies it.
+type Submitter interface {
+	CreateRevocation(ctx context.Context, idempotencyKey string, r apiclient.NewRevocation) (*apiclient.Revocation, error)
+	FindRevocation(ctx context.Context, q apiclient.RevocationQuery) (*apiclient.Revocation, error)
+	GetRevocation(ctx context.Context, id string) (*apiclient.Revocation, error)
+}
+
+// Tracker follows a submitted revocation until AccessOwl closes it, announcing each status in
+// the request's thread.
+type Tracker interface {
+	Track(ctx context.Context, r store.Request, rev apiclient.Revocation) error
+}
+
+// SlackAPI is what the handler calls on Slack besides sending messages; *slack.Client satisfies
+// it.
+type SlackAPI interface {
+	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
+	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
+	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+}
+
+// Output is how the handler sends messages; *bot.Output satisfies it.
+type Output interface {
+	Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error)
+	Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error
+	Respond(ctx context.Context, responseURL string, options ...slack.MsgOption) error
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	AccessOwl Submitter
+	Resolver  *commands.Resolver
+	Slack     SlackAPI
+	Output    Output
+	Store     store.Store
+	Approvers *Approvers
+	Tracker   Tracker
+	Log       *slog.Logger
+	Now       func() time.Time // nil for the real clock
+}
+
+// Handler is revokebot's answer to every slash command and interaction: it implements
+// bot.Handler.
+type Handler struct {
+	Deps
+	channel string
+
+	mu     sync.Mutex
+	clicks map[string]time.Time // recently handled clicks
+}
+
+var _ bot.Handler = (*Handler)(nil)
+
+// NewHandler returns a handler that posts approval requests in channel.
+func NewHandler(channel string, deps Deps) *Handler {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Handler{Deps: deps, channel: channel, clicks: make(map[string]time.Time)}
+}
+
+// SlashCommand answers /revoke. Input errors and help are answered in the ack itself; anything
+// that needs AccessOwl is acknowledged with a note and done on a worker.
+func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
+	parsed, err := commands.Parse(cmd.Text)
+	if err != nil {
+		return bot.Reply{Ack: ephemeral(err.Error())}
+	}
+	id := uuid.NewSHA1(requestNamespace, []byte("slash:"+cmd.TriggerID))
+	busy := ephemeral(msgBusy)
+	switch c := parsed.(type) {
+	case commands.Help:
+		return bot.Reply{Ack: ephemeral(commands.HelpText)}
+	case commands.OpenModal:
+		return bot.Reply{Busy: busy, Work: func(ctx context.Context) { h.openModal(ctx, cmd) }}
+	case commands.Status:
+		return bot.Reply{Busy: busy, Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
+	case commands.ByAccessState:
+		return bot.Reply{
+			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), Busy: busy, RequestID: id.String(),
+			Work: func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) },
+		}
+	case commands.ByPerson:
+		return bot.Reply{
+			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), Busy: busy, RequestID: id.String(),
+			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
+		}
+	default:
+		return bot.Reply{Ack: ephemeral(commands.HelpText)}
+	}
+}
+
+// Interaction answers buttons, modal submissions and option lists.
+func (h *Handler) Interaction(cb slack.InteractionCallback) bot.Reply {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		return h.blockActions(cb)
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == modalCallback {
+			return h.submitModal(cb)
+		}
+	case slack.InteractionTypeBlockSuggestion:
+		if cb.View.CallbackID == modalCallback {
+			return h.suggestAccess(cb)
+		}
+	}
+	return bot.Reply{}
+}
+
+func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
+	if len(cb.ActionCallback.BlockActions) == 0 {
+		return bot.Reply{}
+	}
+	action := cb.ActionCallback.BlockActions[0]
+	switch action.ActionID {
+	case bot.ActionApprove, bot.ActionReject:
+		if !h.firstTime(cb.User.ID, action) {
+			h.Log.Info("ignored a click delivered twice", "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
+			return bot.Reply{}
+		}
+		return bot.Reply{Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}
+	case actionPerson:
+		if cb.View.CallbackID == modalCallback {
+			return bot.Reply{Work: func(ctx context.Context) { h.choosePerson(ctx, cb, action.SelectedUser) }}
+		}
+	}
+	return bot.Reply{}
+}
+
+// firstTime reports whether this replica sees a click for the first time. Only an exact
+// repetition — same person, same button, same action_ts — is dropped; Slack gives every real
+// click its own action_ts.
+func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
+	key := user + "|" + action.ActionID + "|" + action.ActionTs + "|" + action.Value
+	now := h.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, at := range h.clicks {
+		if now.Sub(at) > clickMemory {
+			delete(h.clicks, k)
+		}
+	}
+	if _, seen := h.clicks[key]; seen {
+		return false
+	}
+	h.clicks[key] = now
+	return true
+}
+
+// audit records an action in the store's audit trail and in the log.
+func (h *Handler) audit(ctx context.Context, requestID uuid.UUID, actor, action, outcome, detail string) {
+	level := slog.LevelInfo
+	if outcome != "ok" && outcome != "created" && outcome != "approved" && outcome != "rejected" {
+		level = slog.LevelWarn
+	}
+	h.Log.Log(ctx, level, "audit", "request_id", requestID.String(), "actor", actor, "action", action, "outcome", outcome, "detail", detail)
+	err := h.Store.Audit(ctx, store.AuditRecord{At: h.Now(), RequestID: requestID, Actor: actor, Action: action, Outcome: outcome, Detail: detail})
+	if err != nil {
+		h.Log.Error("audit record not stored", "request_id", requestID.String(), "action", action, "error", err)
+	}
+}
+
+// respond tells the person behind an interaction something only they see.
+func (h *Handler) respond(ctx context.Context, responseURL, requestID, text string) {
+	if responseURL == "" {
+		return
+	}
+	if err := h.Output.Respond(ctx, responseURL, slack.MsgOptionText(text, false)); err != nil {
+		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
+	}
+}
+
+// ephemeral is an ack payload that shows text to the person who ran the command.
+func ephemeral(text string) map[string]any {
+	return map[string]any{"response_type": "ephemeral", "text": text}
+}
+
+func personText(m commands.Mention) string {
+	if m.UserID != "" {
+		return "<@" + m.UserID + ">"
+	}
+	return "@" + bot.Escape(m.Handle)
+}

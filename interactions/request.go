@@ -1,0 +1,197 @@
+package interactions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"revokebot/apiclient"
+	"revokebot/bot"
+	"revokebot/commands"
+	"revokebot/store"
+)
+
+// maxChoices is how many matching accesses an answer lists before asking for a narrower name.
+const maxChoices = 10
+
+// requestByState handles /revoke <access_state_id> <reason>.
+func (h *Handler) requestByState(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByAccessState) {
+	target, err := h.Resolver.AccessState(ctx, c.AccessStateID.String())
+	note := ""
+	switch {
+	case errors.Is(err, commands.ErrStateUnknown):
+		// AccessOwl has no GET for one access state; it will judge the ID on submission.
+		note = "I could not find this access state's details in AccessOwl, so the request shows its ID only; AccessOwl checks it when the revocation is submitted."
+	case err != nil:
+		h.answerLookupError(ctx, cmd, id, err)
+		return
+	}
+	r := h.newRequest(id, cmd.UserID, target, c.Reason)
+	h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), strings.TrimSpace(text+" "+note)) })
+}
+
+// requestByPerson handles /revoke @person <application> <reason>.
+func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByPerson) {
+	if c.Person.UserID == "" {
+		h.respond(ctx, cmd.ResponseURL, id.String(), fmt.Sprintf(
+			"Slack sent `@%s` as plain text, so I cannot tell who that is. Type @ and pick the person from Slack's list.", bot.Escape(c.Person.Handle)))
+		return
+	}
+	person, err := h.Resolver.Person(ctx, c.Person.UserID)
+	if err != nil {
+		h.answerLookupError(ctx, cmd, id, err)
+		return
+	}
+	access, err := h.Resolver.ActiveAccess(ctx, person)
+	if err != nil {
+		h.answerLookupError(ctx, cmd, id, err)
+		return
+	}
+	matches := commands.MatchApplication(access, c.Application)
+	switch {
+	case len(matches) == 0:
+		h.respond(ctx, cmd.ResponseURL, id.String(), noMatchText(person, c.Application, access))
+	case len(matches) > 1:
+		h.respond(ctx, cmd.ResponseURL, id.String(), choicesText(person, c.Application, matches, c.Reason))
+	default:
+		target := matches[0]
+		target.Grantee = person
+		r := h.newRequest(id, cmd.UserID, target, c.Reason)
+		h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), text) })
+	}
+}
+
+// newRequest makes a pending request for target, asked by requester.
+func (h *Handler) newRequest(id uuid.UUID, requester string, target store.Request, reason string) store.Request {
+	r := target
+	r.ID, r.RequesterID, r.Reason = id, requester, reason
+	r.Channel, r.CreatedAt, r.State = h.channel, h.Now().UTC(), store.Pending
+	return r
+}
+
+// createRequest stores r and posts its approval message, once however often it is asked; tell
+// gets the sentence for the requester.
+func (h *Handler) createRequest(ctx context.Context, r store.Request, tell func(string)) {
+	value, err := EncodeButton(r)
+	if err != nil {
+		h.Log.Error("request does not fit in a button", "request_id", r.ID.String(), "error", err)
+		tell(msgInternal)
+		return
+	}
+	created, err := h.Store.CreateRequest(ctx, r)
+	if err != nil {
+		h.Log.Error("could not store a request", "request_id", r.ID.String(), "error", err)
+		tell(msgInternal)
+		return
+	}
+	if !created {
+		// The same interaction arrived again: the delivery that created the request posts it.
+		h.Log.Info("request already exists; not posting again", "request_id", r.ID.String())
+		return
+	}
+	ts, err := h.Output.Post(ctx, r.Channel, bot.ApprovalMessage(r, bot.Progress{}, value)...)
+	if err != nil {
+		h.Log.Error("could not post the approval request", "request_id", r.ID.String(), "channel", r.Channel, "error", err)
+		h.audit(ctx, r.ID, r.RequesterID, "request", "failed", "post: "+err.Error())
+		tell(fmt.Sprintf("I could not post your request in <#%s>, so nobody can approve it yet. Please tell whoever runs revokebot: it must be invited to that channel.", r.Channel))
+		return
+	}
+	if err := h.Store.SetMessage(ctx, r.ID, r.Channel, ts); err != nil {
+		h.Log.Error("could not record the approval message", "request_id", r.ID.String(), "error", err)
+	}
+	h.audit(ctx, r.ID, r.RequesterID, "request", "created", commands.Label(r)+" for "+r.Grantee.AccessOwlID)
+	link := h.permalink(ctx, r.Channel, ts)
+	tell(fmt.Sprintf("Your request to revoke %s's access to %s is posted%s. Approvers decide there; you will be mentioned in its thread when the access is gone.",
+		bot.Escape(nameOf(r.Grantee)), bot.Escape(commands.Label(r)), link))
+}
+
+func (h *Handler) permalink(ctx context.Context, channel, ts string) string {
+	link, err := h.Slack.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+	if err != nil || link == "" {
+		return fmt.Sprintf(" in <#%s>", channel)
+	}
+	return fmt.Sprintf(" in <#%s> (<%s|view it>)", channel, link)
+}
+
+// answerLookupError tells the person why their request could not be made: their input, in
+// their words, or a fixed message with the details in the log.
+func (h *Handler) answerLookupError(ctx context.Context, cmd slack.SlashCommand, id uuid.UUID, err error) {
+	var input *commands.InputError
+	if errors.As(err, &input) {
+		h.respond(ctx, cmd.ResponseURL, id.String(), input.Error())
+		return
+	}
+	h.Log.Error("lookup failed", "request_id", id.String(), "error", err)
+	text := "I could not reach AccessOwl to look that up, and nothing was changed. Please try again in a minute."
+	if errors.Is(err, apiclient.ErrUnauthorized) || errors.Is(err, apiclient.ErrForbidden) {
+		text = "AccessOwl refused revokebot's API token, so nothing can be looked up. Please tell whoever runs revokebot."
+	}
+	h.respond(ctx, cmd.ResponseURL, id.String(), text)
+}
+
+func noMatchText(person store.Person, app string, access []store.Request) string {
+	if len(access) == 0 {
+		return fmt.Sprintf("%s has no active access in AccessOwl, so there is nothing to revoke.", bot.Escape(nameOf(person)))
+	}
+	titles := map[string]bool{}
+	var list []string
+	for _, a := range access {
+		if !titles[a.ApplicationTitle] {
+			titles[a.ApplicationTitle] = true
+			list = append(list, bot.Escape(a.ApplicationTitle))
+		}
+	}
+	return fmt.Sprintf("%s has no active access to an application matching “%s”. Their active access is to: %s.",
+		bot.Escape(nameOf(person)), bot.Escape(app), strings.Join(list, ", "))
+}
+
+func choicesText(person store.Person, app string, matches []store.Request, reason string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s has %d active accesses matching “%s”. Which one? Run the command of the one to revoke:\n",
+		bot.Escape(nameOf(person)), len(matches), bot.Escape(app))
+	for i, m := range matches {
+		if i == maxChoices {
+			fmt.Fprintf(&b, "…and %d more: name the application more precisely, or use `/revoke` alone to pick from a list.", len(matches)-maxChoices)
+			break
+		}
+		fmt.Fprintf(&b, "• %s: `/revoke %s %s`\n", bot.Escape(commands.Label(m)), m.AccessStateID, bot.Escape(reason))
+	}
+	return b.String()
+}
+
+func nameOf(p store.Person) string {
+	switch {
+	case p.Name != "":
+		return p.Name
+	case p.Email != "":
+		return p.Email
+	case p.SlackID != "":
+		return "<@" + p.SlackID + ">"
+	default:
+		return "this person"
+	}
+}
+
+// status handles /revoke status <revocation_id>.
+func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands.Status) {
+	id := c.RevocationID.String()
+	rev, err := h.AccessOwl.GetRevocation(ctx, id)
+	switch {
+	case errors.Is(err, apiclient.ErrNotFound):
+		h.respond(ctx, cmd.ResponseURL, id, fmt.Sprintf("AccessOwl has no revocation `%s`. Check the ID in the request's thread.", id))
+		return
+	case err != nil:
+		h.Log.Error("status lookup failed", "revocation_id", id, "error", err)
+		h.respond(ctx, cmd.ResponseURL, id, "I could not reach AccessOwl to look that up. Please try again in a minute.")
+		return
+	}
+	text := fmt.Sprintf("Revocation `%s` is *%s* (submitted %s).", id, rev.Status, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"))
+	if r, err := h.Store.RequestByRevocation(ctx, id); err == nil && r.MessageTS != "" {
+		text += " Its request" + h.permalink(ctx, r.Channel, r.MessageTS) + "."
+	}
+	h.respond(ctx, cmd.ResponseURL, id, text)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestSubcommands(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		noStderr bool
+	}{
+		{"version prints the version", []string{"version"}, 0, "revokebot dev", "", true},
+		{"help lists every variable", []string{"--help"}, 0, "REVOKE_APPROVERS", "", true},
+		{"an unknown command is a usage error", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tt.args, &stdout, &stderr); code != tt.code {
+				t.Errorf("exit code %d, want %d", code, tt.code)
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdout)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) || (tt.noStderr && stderr.Len() > 0) {
+				t.Errorf("stderr = %q, want %q", stderr.String(), tt.stderr)
+			}
+		})
+	}
+}
+
+func TestMisconfigurationExitsWithTwoAndNamesTheSetting(t *testing.T) {
+	for _, k := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ACCESSOWL_API_TOKEN", "REVOKE_CHANNEL_ID"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("SLACK_APP_TOKEN", "xapp-1")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-1")
+	t.Setenv("ACCESSOWL_API_TOKEN", "t")
+	t.Setenv("REVOKE_CHANNEL_ID", "C0REVOKE")
+	t.Setenv("REVOKE_APPROVERS", "")
+	var stdout, stderr bytes.Buffer
+	if code := run(nil, &stdout, &stderr); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if got := strings.TrimSpace(stderr.String()); !strings.Contains(got, "REVOKE_APPROVERS") || strings.Contains(got, "\n") {
+		t.Errorf("stderr = %q; want one line naming REVOKE_APPROVERS", got)
+	}
+}
