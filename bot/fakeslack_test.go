@@ -133,10 +133,15 @@ func (f *fakeSlack) replies(threadTS string) []slackMessage {
 }
 
 // statuses returns the statuses announced in a thread, in order, read from their metadata.
-func (f *fakeSlack) statuses(threadTS string) []string {
+func (f *fakeSlack) statuses(threadTS string) []string { return f.statusesOf(threadTS, "") }
+
+// statusesOf returns the statuses of one revocation announced in a thread, or of any when
+// revocationID is empty.
+func (f *fakeSlack) statusesOf(threadTS, revocationID string) []string {
 	var out []string
 	for _, m := range f.replies(threadTS) {
-		if m.Metadata.EventType == StatusMetadataType {
+		if m.Metadata.EventType == StatusMetadataType &&
+			(revocationID == "" || m.Metadata.EventPayload["revocation_id"] == revocationID) {
 			out = append(out, fmt.Sprint(m.Metadata.EventPayload["status"]))
 		}
 	}

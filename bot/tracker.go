@@ -592,16 +592,24 @@ func (t *Tracker) recoverUnposted(ctx context.Context) {
 			t.scheduleRecovery(now.Add(t.claimLease))
 			continue
 		}
-		if err := t.recoverOne(ctx, p, now); err != nil {
+		if err := t.recoverOne(ctx, p, now); err != nil && ctx.Err() == nil {
+			// Slack refusing the thread (archived, bot removed) may last: try again, but not
+			// every sweep.
 			t.log.Error("cannot recover an unposted status", "revocation_id", p.RevocationID,
 				"request_id", p.RequestID.String(), "status", p.Status, "error", err)
-			t.scheduleRecovery(now.Add(t.poll))
+			t.scheduleRecovery(now.Add(t.claimLease))
 		}
 	}
 }
 
 func (t *Tracker) recoverOne(ctx context.Context, p store.StatusPost, now time.Time) error {
 	req, err := t.store.Request(ctx, p.RequestID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Nowhere to post it, now or later.
+		t.log.Error("status not posted: its request is not in the store", "request_id", p.RequestID.String(),
+			"revocation_id", p.RevocationID, "status", p.Status)
+		return t.store.MarkStatusPosted(ctx, p.RevocationID, p.Status, noThread)
+	}
 	if err != nil {
 		return err
 	}
