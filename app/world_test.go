@@ -44,25 +44,15 @@ type world struct {
 	logs *syncBuffer
 }
 
-// worldOption changes how a world is built.
-type worldOption func(*worldConfig)
-
-type worldConfig struct {
-	owl   []owltest.Option
-	slack fakeslack.Config
-}
-
-func withOwl(opts ...owltest.Option) worldOption {
-	return func(c *worldConfig) { c.owl = append(c.owl, opts...) }
-}
-
-func newWorld(t *testing.T, opts ...worldOption) *world {
+func newWorld(t *testing.T) *world {
 	t.Helper()
-	wc := worldConfig{owl: []owltest.Option{owltest.WithAutomaticDelay(time.Second), owltest.WithRateLimit(testRate)}}
-	for _, o := range opts {
-		o(&wc)
+	w := &world{
+		t:       t,
+		owl:     owltest.NewServer(owltest.WithAutomaticDelay(time.Second), owltest.WithRateLimit(testRate)),
+		slack:   fakeslack.NewServer(fakeslack.Config{}),
+		slackID: map[string]string{},
+		logs:    &syncBuffer{},
 	}
-	w := &world{t: t, owl: owltest.NewServer(wc.owl...), slack: fakeslack.NewServer(wc.slack), slackID: map[string]string{}, logs: &syncBuffer{}}
 	t.Cleanup(w.owl.Close)
 	t.Cleanup(w.slack.Close)
 
