@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -70,12 +71,18 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer st.Close()
-	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken,
+	// One transport that Run owns, so that returning closes its kept-alive connections instead of
+	// leaving their goroutines behind.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	defer transport.CloseIdleConnections()
+	httpClient := &http.Client{Transport: transport}
+	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, apiclient.WithHTTPClient(httpClient),
 		apiclient.WithRateLimit(cfg.AccessOwlRate), apiclient.WithVersion(opts.Version), apiclient.WithLogger(log.With("component", "accessowl")))
 	if err != nil {
 		return fmt.Errorf("AccessOwl client: %w", err)
 	}
-	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()), slack.OptionAPIURL(cfg.SlackAPIURL))
+	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
+		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(httpClient))
 
 	out := bot.NewOutput(api, obs, log)
 	tracker, err := bot.NewTracker(bot.TrackerConfig{

@@ -85,7 +85,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := restarted.Wait(); err != nil {
-		t.Errorf("after SIGTERM the bot exited with %v, want 0", err)
+		t.Errorf("after SIGTERM the bot exited with %v, want 0\n%s", err, w.logs)
 	}
 	took := time.Since(began)
 	t.Logf("SIGTERM to exit: %s", took.Round(time.Millisecond))
