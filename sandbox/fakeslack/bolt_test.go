@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,12 +71,14 @@ func TestBoltForJavaScriptWorksUnchanged(t *testing.T) {
 	startBolt(t, s)
 	ctx := deadline(t)
 
+	// Bolt calls both before it starts, in no fixed order: its receiver opens the socket while
+	// the app's init checks the token.
 	var methods []string
 	for _, c := range s.Calls() {
 		methods = append(methods, c.Method)
 	}
-	if len(methods) < 2 || methods[0] != "auth.test" || methods[1] != "apps.connections.open" {
-		t.Errorf("Bolt's first calls = %v, want auth.test then apps.connections.open", methods)
+	if len(methods) < 2 || !slices.Contains(methods[:2], "auth.test") || !slices.Contains(methods[:2], "apps.connections.open") {
+		t.Errorf("Bolt's first calls = %v, want auth.test and apps.connections.open", methods)
 	}
 
 	ack, err := s.RunSlashCommand(ctx, org.Carol, org.Revocations, "/revoke", "")
