@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(w.owl.Close)
 	t.Cleanup(w.slack.Close)
+	t.Cleanup(w.logAckLatency)
 
 	// Slack knows AccessOwl's people by the same emails, as in a real company.
 	var everyone []string
@@ -389,4 +391,20 @@ func (w *world) revocationOf(s owltest.AccessState) owltest.Revocation {
 		w.t.Fatalf("no revocation of %s: %v", s.ID, err)
 	}
 	return found
+}
+
+// logAckLatency reports how fast the bot acknowledged what Slack delivered, as Slack measured
+// it. The figures are for reading with -v; the benchmark is where they are judged.
+func (w *world) logAckLatency() {
+	var lat []time.Duration
+	for _, e := range w.slack.Envelopes() {
+		if e.Acked {
+			lat = append(lat, e.Ack.Latency)
+		}
+	}
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	w.t.Logf("acks: %d, median %s, max %s", len(lat), lat[len(lat)/2], lat[len(lat)-1])
 }
