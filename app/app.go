@@ -120,6 +120,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	g.Go(func() error { return session.Run(gctx) })
 	g.Go(func() error { return tracker.Run(gctx) })
 	g.Go(func() error { return expirer.Run(gctx) })
+	g.Go(func() error { return handler.ResumeSubmissions(gctx) })
 	log.Info("revokebot started", "version", opts.Version, "channel", cfg.Channel, "approvers", len(users), "approver_groups", len(groups))
 	runErr := g.Wait()
 

@@ -418,3 +418,28 @@ func statuses(calls []owltest.Call) []string {
 	}
 	return out
 }
+
+func TestAnInterruptedSubmissionIsFinishedOnRestart(t *testing.T) {
+	w := newWorld(t)
+	first := w.start()
+	_, s := w.personWithOneAccess("GitHub")
+	m := w.requestState(s, "Left the company")
+	// AccessOwl is down for every attempt of the submission.
+	w.owl.SetFault("POST /api/v1/access_revocations", owltest.Fault{ServerErrors: 100})
+	w.click(w.approver, m, "Approve")
+	w.ephemeral(w.approver, "AccessOwl did not answer")
+	if _, err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	w.owl.ClearFaults()
+	w.start()
+	w.reply(m, "*revoked*")
+	if got := w.owl.Stats().RevocationsCreated; got != 1 {
+		t.Errorf("%d revocations created, want 1", got)
+	}
+	posts := w.posts()
+	if last := posts[len(posts)-1]; last.Status != 201 || last.IdempotencyKey != posts[0].IdempotencyKey || string(last.Body) != string(posts[0].Body) {
+		t.Errorf("the resumed POST differs from the first: %+v", statuses(posts))
+	}
+}

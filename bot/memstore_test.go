@@ -142,6 +142,23 @@ func (m *memStore) SetRevocation(_ context.Context, id uuid.UUID, revocationID s
 	return m.change(id, func(r *store.Request) { r.RevocationID = revocationID })
 }
 
+func (m *memStore) SetRefusal(_ context.Context, id uuid.UUID, refusal string) error {
+	return m.change(id, func(r *store.Request) { r.Refusal = refusal })
+}
+
+func (m *memStore) Unsubmitted(context.Context) ([]store.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Request
+	for _, r := range m.requests {
+		if r.State == store.Approved && r.RevocationID == "" && r.Refusal == "" {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Request) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
 func (m *memStore) Track(_ context.Context, t store.Tracked) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

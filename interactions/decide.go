@@ -151,6 +151,9 @@ func (h *Handler) alreadySubmitted(ctx context.Context, r store.Request, clicker
 func (h *Handler) refused(ctx context.Context, r store.Request, clicker, responseURL string, apiErr *apiclient.Error) {
 	reason := refusalText(apiErr)
 	h.audit(ctx, r.ID, clicker, "submit", "refused", fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Message))
+	if err := h.Store.SetRefusal(ctx, r.ID, reason); err != nil {
+		h.Log.Error("could not record the refusal", "request_id", r.ID.String(), "error", err)
+	}
 	h.updateParent(ctx, r, bot.Progress{Refusal: reason})
 	h.postInThread(ctx, r, fmt.Sprintf("AccessOwl refused the revocation: %s <@%s>, nothing was revoked.", bot.Escape(reason), r.RequesterID))
 	h.respond(ctx, responseURL, r.ID.String(), "AccessOwl refused the revocation: "+bot.Escape(reason))
@@ -203,3 +206,26 @@ func (h *Handler) postInThread(ctx context.Context, r store.Request, text string
 		h.Log.Warn("could not post in the request's thread", "request_id", r.ID.String(), "error", err)
 	}
 }
+
+// ResumeSubmissions finishes the submissions a stop interrupted: approved requests with neither
+// a revocation nor a refusal. The same key and body make this safe whether the interrupted POST
+// reached AccessOwl or not — a 409 leads to the revocation, which is then tracked. Several
+// replicas may resume the same request; AccessOwl processes it once.
+func (h *Handler) ResumeSubmissions(ctx context.Context) error {
+	pending, err := h.Store.Unsubmitted(ctx)
+	if err != nil {
+		return fmt.Errorf("resume submissions: %w", err)
+	}
+	for _, r := range pending {
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.Log.Info("resuming an interrupted submission", "request_id", r.ID.String(), "approved_by", r.DecidedBy)
+		h.audit(ctx, r.ID, botActor, "resume", "ok", "approved by "+r.DecidedBy)
+		h.submit(ctx, r, botActor, "")
+	}
+	return nil
+}
+
+// botActor is the audit trail's actor for what the bot does on its own.
+const botActor = "revokebot"

@@ -65,6 +65,9 @@ type Request struct {
 	// after a 409 must have been created no earlier.
 	SubmittedAt  time.Time
 	RevocationID string // AccessOwl's ID, once known
+	// Refusal is what AccessOwl said when it refused the submission for good (a 4xx); a refused
+	// request is not submitted again.
+	Refusal string
 }
 
 // Decision is an approver's verdict on a pending request.
@@ -129,6 +132,11 @@ type Store interface {
 	MarkSubmitting(ctx context.Context, id uuid.UUID, at time.Time) (Request, error)
 	// SetRevocation records the AccessOwl revocation a request created.
 	SetRevocation(ctx context.Context, id uuid.UUID, revocationID string) error
+	// SetRefusal records that AccessOwl refused a request's submission for good.
+	SetRefusal(ctx context.Context, id uuid.UUID, refusal string) error
+	// Unsubmitted returns the approved requests that have neither a revocation nor a refusal:
+	// their submission was interrupted, and the same key and body can safely finish it.
+	Unsubmitted(ctx context.Context) ([]Request, error)
 
 	// Track starts following a revocation; tracking one already followed changes nothing.
 	Track(ctx context.Context, t Tracked) error

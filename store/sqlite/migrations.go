@@ -63,4 +63,7 @@ var migrations = []string{
 		detail     TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX audit_request ON audit (request_id, seq);`,
+	`ALTER TABLE requests ADD COLUMN refusal TEXT NOT NULL DEFAULT '';
+	CREATE INDEX requests_unsubmitted ON requests (created_at)
+		WHERE state = 'approved' AND revocation_id = '' AND refusal = '';`,
 }

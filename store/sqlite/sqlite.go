@@ -96,7 +96,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 const requestColumns = `id, requester_id, grantee_accessowl_id, grantee_slack_id, grantee_name,
 	grantee_email, access_state_id, application_id, application_title, provisioning_type,
 	resource_id, resource_title, permissions, reason, channel, message_ts, created_at, state,
-	decided_by, decided_at, submitted_at, revocation_id`
+	decided_by, decided_at, submitted_at, revocation_id, refusal`
 
 // CreateRequest stores r unless a request with its ID exists.
 func (s *Store) CreateRequest(ctx context.Context, r store.Request) (bool, error) {
@@ -122,13 +122,13 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (int64, err
 		return 0, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		r.ID.String(), r.RequesterID, r.Grantee.AccessOwlID, r.Grantee.SlackID, r.Grantee.Name,
 		r.Grantee.Email, r.AccessStateID, r.ApplicationID, r.ApplicationTitle, r.ProvisioningType,
 		r.ResourceID, r.ResourceTitle, string(perms), r.Reason, r.Channel, r.MessageTS,
 		micros(r.CreatedAt), string(r.State), r.DecidedBy, micros(r.DecidedAt),
-		micros(r.SubmittedAt), r.RevocationID)
+		micros(r.SubmittedAt), r.RevocationID, r.Refusal)
 	if err != nil {
 		return 0, err
 	}
@@ -240,6 +240,22 @@ func (s *Store) MarkSubmitting(ctx context.Context, id uuid.UUID, at time.Time) 
 func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, revocationID string) error {
 	return s.updateOne(ctx, "set revocation of request "+id.String(),
 		`UPDATE requests SET revocation_id = ? WHERE id = ?`, revocationID, id.String())
+}
+
+// SetRefusal records that AccessOwl refused a request's submission for good.
+func (s *Store) SetRefusal(ctx context.Context, id uuid.UUID, refusal string) error {
+	return s.updateOne(ctx, "set refusal of request "+id.String(),
+		`UPDATE requests SET refusal = ? WHERE id = ?`, refusal, id.String())
+}
+
+// Unsubmitted returns approved requests with neither a revocation nor a refusal, oldest first.
+func (s *Store) Unsubmitted(ctx context.Context) ([]store.Request, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
+		WHERE state = 'approved' AND revocation_id = '' AND refusal = '' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list unsubmitted requests: %w", err)
+	}
+	return collect(rows, scanRequest)
 }
 
 // Track starts following a revocation.
@@ -401,7 +417,7 @@ func scanRequest(row scanner) (store.Request, error) {
 	err := row.Scan(&id, &r.RequesterID, &r.Grantee.AccessOwlID, &r.Grantee.SlackID, &r.Grantee.Name,
 		&r.Grantee.Email, &r.AccessStateID, &r.ApplicationID, &r.ApplicationTitle, &r.ProvisioningType,
 		&r.ResourceID, &r.ResourceTitle, &perms, &r.Reason, &r.Channel, &r.MessageTS, &createdAt, &state,
-		&r.DecidedBy, &decidedAt, &submittedAt, &r.RevocationID)
+		&r.DecidedBy, &decidedAt, &submittedAt, &r.RevocationID, &r.Refusal)
 	if err != nil {
 		return r, err
 	}

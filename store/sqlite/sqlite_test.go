@@ -84,3 +84,32 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 		t.Fatalf("Open on a schema from the future: %v; want a refusal that says it is newer", err)
 	}
 }
+
+func TestMigrationKeepsTheRowsOfAnOlderSchema(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A database as the first release left it: schema version 1, one approved request.
+	if _, err := db.Exec(migrations[0] + `; PRAGMA user_version = 1;
+		INSERT INTO requests (id, requester_id, grantee_accessowl_id, access_state_id, application_id,
+			application_title, reason, channel, created_at, state, decided_by, decided_at)
+		VALUES ('6ba7b812-9dad-11d1-80b4-00c04fd430c8', 'U1', 'g', 's', 'a', 'GitHub', 'left', 'C1', 1, 'approved', 'U2', 2)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Unsubmitted(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Reason != "left" || got[0].Refusal != "" || got[0].DecidedBy != "U2" {
+		t.Errorf("after migrating, Unsubmitted = %+v; want the old approved request", got)
+	}
+}

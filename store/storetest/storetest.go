@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"submission keeps the earliest attempt", testMarkSubmittingKeepsEarliest},
 		{"a request is found by its revocation", testRequestByRevocation},
 		{"setting the message of an unknown request fails", testSetMessageUnknown},
+		{"approved requests with neither revocation nor refusal are unsubmitted", testUnsubmitted},
 		{"tracking is idempotent and final ones drop out", testTracking},
 		{"a status is claimed once", testClaimStatusOnce},
 		{"a claimed status stays unposted until marked", testUnpostedStatuses},
@@ -281,6 +282,40 @@ func testRequestByRevocation(t *testing.T, s store.Store) {
 	}
 	if got.ID != r.ID || got.MessageTS != "1700000000.000100" || got.RevocationID != "rev-1" {
 		t.Errorf("RequestByRevocation = %+v", got)
+	}
+}
+
+func testUnsubmitted(t *testing.T, s store.Store) {
+	pending, interrupted, done, refused, rejected := NewRequest(1), NewRequest(2), NewRequest(3), NewRequest(4), NewRequest(5)
+	for _, r := range []store.Request{pending, interrupted, done, refused, rejected} {
+		mustCreate(t, s, r)
+	}
+	for _, r := range []store.Request{interrupted, done, refused} {
+		if _, _, err := s.Decide(t.Context(), r, store.Decision{State: store.Approved, By: "U1", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Decide(t.Context(), rejected, store.Decision{State: store.Rejected, By: "U1", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRevocation(t.Context(), done.ID, "rev-3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRefusal(t.Context(), refused.ID, "access state is not active"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Unsubmitted(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != interrupted.ID {
+		t.Fatalf("Unsubmitted = %+v; want only the interrupted approval", got)
+	}
+	if r := mustGet(t, s, refused.ID); r.Refusal != "access state is not active" {
+		t.Errorf("refusal not kept: %q", r.Refusal)
+	}
+	if err := s.SetRefusal(t.Context(), uuid.New(), "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetRefusal(unknown) error = %v, want ErrNotFound", err)
 	}
 }
 
