@@ -19,7 +19,7 @@ import (
 
 // waitTimeout bounds every wait in the end-to-end tests: generous for a loaded 2-core machine,
 // and still a failure rather than a hang when something never happens.
-const waitTimeout = 20 * time.Second
+const waitTimeout = 45 * time.Second
 
 // testRate is the AccessOwl budget of the test world, on both sides: large enough that status
 // checks are paced by REVOKE_STATUS_POLL rather than by the budget, so tests see status changes
