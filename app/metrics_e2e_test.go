@@ -46,6 +46,7 @@ func TestMetricsFollowAnApproval(t *testing.T) {
 		{"one POST answered 201", "revokebot_accessowl_requests_total", []string{"method", "POST", "route", "/access_revocations", "status", "201"}, eq(1)},
 		{"the processing status was announced once", "revokebot_revocation_statuses_total", []string{"status", "processing_access"}, eq(1)},
 		{"no panic", "revokebot_handler_panics_total", nil, eq(0)},
+		{"no error logged while handling", "revokebot_handler_errors_total", []string{"component", "interactions"}, eq(0)},
 		{"connected to Slack", "revokebot_slack_connected", nil, eq(1)},
 		{"the approval message went through chat.postMessage", "revokebot_slack_api_requests_total", []string{"method", "chat.postMessage", "code", "200"}, atLeast(1)},
 		{"the budget has room", "revokebot_accessowl_budget_available_requests", nil, atLeast(1)},

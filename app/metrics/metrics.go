@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,10 @@ import (
 )
 
 const namespace = "revokebot"
+
+// Components are the values of the component attribute that app gives each part's logger, and
+// so of revokebot_handler_errors_total's label; "bot" is a line without one.
+var Components = []string{"session", "interactions", "output", "tracker", "expiry", "accessowl", "health", "bot"}
 
 // ackBuckets spans a healthy ack (well under 10 ms) to Slack's 3 s redelivery deadline, so both
 // the p99 goal and a near miss are visible.
@@ -77,6 +82,10 @@ func New(version string) *Metrics {
 	m.reg.MustRegister(m.ack)
 	m.busy = f.counterVec("envelopes_busy_total", "Envelopes answered \"busy, try again\" because the work queue was full, by type.", "type")
 	m.handlerErrors = f.counterVec("handler_errors_total", "Errors logged while handling requests and tracking revocations, by component.", "component")
+	// Zero series from the start, so an alert on an increase sees the first error.
+	for _, c := range Components {
+		m.handlerErrors.WithLabelValues(c)
+	}
 	m.panics = f.counter("handler_panics_total", "Panics recovered in handlers; each is a bug.")
 	m.connected = f.gauge("slack_connected", "1 while the Socket Mode connection is up.")
 	m.reconnects = f.counter("slack_reconnects_total", "Socket Mode reconnections after the first connection.")
@@ -205,8 +214,10 @@ func (m *Metrics) HandlerError(component string) { m.handlerErrors.WithLabelValu
 func (m *Metrics) SlackTransport(next http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
 		method := req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]
-		if method == "" {
-			method = "unknown"
+		if !slackMethod.MatchString(method) {
+			// Answers through an interaction's response_url, whose path ends in a secret that
+			// must not become a label.
+			method = "response_url"
 		}
 		resp, err := next.RoundTrip(req)
 		code := "none"
@@ -220,6 +231,9 @@ func (m *Metrics) SlackTransport(next http.RoundTripper) http.RoundTripper {
 		return resp, err
 	})
 }
+
+// slackMethod matches a Web API method name, such as chat.postMessage.
+var slackMethod = regexp.MustCompile(`^[a-z]+(\.[a-zA-Z]+)+$`)
 
 type roundTripper func(*http.Request) (*http.Response, error)
 

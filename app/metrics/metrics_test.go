@@ -98,8 +98,8 @@ func TestSlackTransportCountsEveryCallAnd429s(t *testing.T) {
 	defer srv.Close()
 	m := New("test")
 	client := &http.Client{Transport: m.SlackTransport(http.DefaultTransport)}
-	for _, method := range []string{"chat.postMessage", "chat.postMessage", "chat.update"} {
-		resp, err := client.Post(srv.URL+"/api/"+method, "application/json", nil)
+	for _, path := range []string{"/api/chat.postMessage", "/api/chat.postMessage", "/api/chat.update", "/actions/T0001/1234/s3cr3tt0k3n"} {
+		resp, err := client.Post(srv.URL+path, "application/json", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,6 +110,13 @@ func TestSlackTransportCountsEveryCallAnd429s(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.slackLimited.WithLabelValues("chat.update")); got != 1 {
 		t.Errorf("chat.update 429s = %v, want 1", got)
+	}
+	// A response_url's path ends in a secret: it is counted, never labelled with it.
+	if got := testutil.ToFloat64(m.slackRequests.WithLabelValues("response_url", "200")); got != 1 {
+		t.Errorf("response_url calls = %v, want 1", got)
+	}
+	if n := testutil.CollectAndCount(m.slackRequests); n != 3 {
+		t.Errorf("%d series of Slack requests, want 3 (postMessage, update, response_url)", n)
 	}
 }
 
