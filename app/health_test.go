@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"revokebot/apiclient"
@@ -66,9 +67,10 @@ func TestProbes(t *testing.T) {
 			if tt.before != nil {
 				tt.before(m)
 			}
-			probed := false
+			// The probe runs on the server's goroutine.
+			var probed atomic.Bool
 			h := &health{metrics: m, store: pinger{tt.storeErr}, probeAccessOwl: func(context.Context) error {
-				probed = true
+				probed.Store(true)
 				if tt.probe == nil {
 					t.Error("AccessOwl was asked although it answered recently")
 					return nil
@@ -83,8 +85,8 @@ func TestProbes(t *testing.T) {
 			if code != tt.wantCode || !strings.Contains(body, tt.wantBody) {
 				t.Errorf("/readyz = %d %q, want %d containing %q", code, body, tt.wantCode, tt.wantBody)
 			}
-			if probed != tt.wantProbe {
-				t.Errorf("AccessOwl probed: %v, want %v", probed, tt.wantProbe)
+			if probed.Load() != tt.wantProbe {
+				t.Errorf("AccessOwl probed: %v, want %v", probed.Load(), tt.wantProbe)
 			}
 			// Alive is only "the process answers": nothing /readyz reports is cured by a restart.
 			if code, body := get(t, srv.URL+"/healthz"); code != 200 || body != "ok\n" {
