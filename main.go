@@ -22,6 +22,7 @@ const usage = `revokebot — revoke SaaS access from Slack through AccessOwl
 
 Usage:
   revokebot [run]      run the bot, configured by the environment variables below
+  revokebot check      check the configuration against Slack and AccessOwl, changing nothing
   revokebot version    print the version
   revokebot help       print this help
 
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "run":
 		return runBot(stderr)
+	case "check":
+		return checkConfig(stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "revokebot %s\n", version)
 		return 0
@@ -60,6 +63,22 @@ func printUsage(w io.Writer) {
 	if err := app.PrintUsage(w); err != nil {
 		fmt.Fprintf(w, "(cannot list the variables: %v)\n", err)
 	}
+}
+
+// checkConfig runs revokebot check: 0 when all is well, 1 when a check fails, 2 when the
+// configuration cannot even be read.
+func checkConfig(stdout, stderr io.Writer) int {
+	cfg, err := app.LoadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if !app.PrintCheck(stdout, app.Check(ctx, cfg, version)) {
+		return 1
+	}
+	return 0
 }
 
 func runBot(stderr io.Writer) int {

@@ -156,3 +156,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// available reports how many requests could go out at once now: none while a 429's pause lasts.
+func (b *budget) available() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if b.pausedUntil.After(now) {
+		return 0
+	}
+	return max(0, int(b.lim.TokensAt(now)))
+}

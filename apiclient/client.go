@@ -55,6 +55,7 @@ type Client struct {
 	maxRetryAfter time.Duration
 	budget        *budget
 	random        func() float64
+	observe       func(Attempt)
 }
 
 // New returns a client for the AccessOwl API at baseURL (such as https://api.accessowl.com; a
@@ -82,6 +83,7 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 		perHour:       DefaultRateLimit,
 		reserve:       -1,
 		random:        rand.Float64,
+		observer:      func(Attempt) {},
 	}
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
@@ -105,6 +107,7 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 		maxRetryAfter: cfg.maxRetryAfter,
 		budget:        b,
 		random:        cfg.random,
+		observe:       cfg.observer,
 	}, nil
 }
 
@@ -112,6 +115,11 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 // for a 429's Retry-After), assuming nothing else spends first. A poller uses it to plan its
 // next sweep instead of queueing blindly.
 func (c *Client) BackgroundDelay() time.Duration { return c.budget.delay() }
+
+// BudgetAvailable reports how many requests the client could send at once now, without
+// waiting for its budget: at most a twentieth of the hourly budget, refilled steadily, and 0 while
+// a 429's Retry-After holds the client.
+func (c *Client) BudgetAvailable() int { return c.budget.available() }
 
 // request is one API call, built once and sent unchanged on every attempt: the body is
 // marshalled before the first attempt and the Idempotency-Key fixed, so every retry is
@@ -137,6 +145,16 @@ func newRequest(method, path string, query url.Values, body any, key string) (*r
 		req.body = b
 	}
 	return req, nil
+}
+
+// routeOf returns a request path with its IDs replaced, for metrics: paths are a collection,
+// then an ID, then a verb, so every second segment is an ID.
+func routeOf(path string) string {
+	segments := strings.Split(path, "/")
+	for i := 1; i < len(segments); i += 2 {
+		segments[i] = "{id}"
+	}
+	return "/" + strings.Join(segments, "/")
 }
 
 // escapePath joins escaped path segments, refusing IDs that would change which resource is meant.
@@ -166,15 +184,18 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 		if attempt == 1 {
 			firstAt = time.Now()
 		}
-		body, resent, err := c.send(ctx, req, attempt)
+		body, status, resent, err := c.send(ctx, req, attempt)
 		if err == nil {
+			c.observe(Attempt{Method: req.method, Route: routeOf(req.path), Status: status, Number: attempt})
 			return decode(body, v)
 		}
 		if ctx.Err() != nil {
+			c.observe(Attempt{Method: req.method, Route: routeOf(req.path), Status: status, Number: attempt})
 			return c.waitError(req, ctx.Err(), err)
 		}
 		var apiErr *Error
 		if errors.As(err, &apiErr) && errors.Is(apiErr, ErrAlreadySubmitted) {
+			c.observe(Attempt{Method: req.method, Route: routeOf(req.path), Status: status, Number: attempt})
 			return &AlreadySubmittedError{
 				Err:                  apiErr,
 				Key:                  req.key,
@@ -192,6 +213,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 			c.budget.pause(rl.RetryAfter)
 		}
 		retry, why := retryPolicy(err)
+		reason := why
 		if retry && attempt >= c.maxAttempts {
 			retry, why = false, fmt.Sprintf("%s, but %d attempts are spent", why, attempt)
 		}
@@ -199,6 +221,11 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 		if retry {
 			wait, retry, why = c.retryWait(attempt, err, why)
 		}
+		a := Attempt{Method: req.method, Route: routeOf(req.path), Status: status, Number: attempt, Retry: retry}
+		if retry {
+			a.RetryReason = reason
+		}
+		c.observe(a)
 		c.log.DebugContext(ctx, "accessowl retry decision", "method", req.method, "path", c.pathOf(req),
 			"attempt", attempt, "retry", retry, "why", why, "wait", wait)
 		if !retry {
@@ -255,7 +282,7 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 // send makes one attempt. resent reports that the transport itself wrote the request more than
 // once — net/http replays requests that carry an Idempotency-Key when a reused connection
 // breaks — so an earlier copy of this attempt may have been processed unseen.
-func (c *Client) send(ctx context.Context, req *request, attempt int) (body []byte, resent bool, err error) {
+func (c *Client) send(ctx context.Context, req *request, attempt int) (body []byte, status int, resent bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var writes atomic.Int32
@@ -270,7 +297,7 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 	}
 	hreq, err := http.NewRequestWithContext(actx, req.method, u.String(), rd)
 	if err != nil {
-		return nil, false, fmt.Errorf("accessowl: build %s %s: %w", req.method, req.path, err)
+		return nil, 0, false, fmt.Errorf("accessowl: build %s %s: %w", req.method, req.path, err)
 	}
 	hreq.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	hreq.Header.Set("Accept", "application/json")
@@ -283,7 +310,6 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 	}
 
 	start := time.Now()
-	status := 0
 	defer func() {
 		attrs := []any{"method", req.method, "path", u.Path, "query", u.RawQuery, "attempt", attempt,
 			"status", status, "duration", time.Since(start)}
@@ -299,21 +325,21 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("attempt timed out after %s: %w", c.timeout, err)
 		}
-		return nil, resent, err
+		return nil, 0, resent, err
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
 	if err := checkResponse(hreq, resp); err != nil {
-		return nil, resent, err
+		return nil, status, resent, err
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
-		return nil, resent, fmt.Errorf("accessowl: %s %s: read response: %w", req.method, u.Path, err)
+		return nil, status, resent, fmt.Errorf("accessowl: %s %s: read response: %w", req.method, u.Path, err)
 	}
 	if len(body) > maxResponseBody {
-		return nil, resent, fmt.Errorf("accessowl: %s %s: response over %d bytes", req.method, u.Path, maxResponseBody)
+		return nil, status, resent, fmt.Errorf("accessowl: %s %s: response over %d bytes", req.method, u.Path, maxResponseBody)
 	}
-	return body, resent, nil
+	return body, status, resent, nil
 }
 
 // decode stores a JSON body in v. Single objects come bare or wrapped as {"data": {...}}; if

@@ -23,6 +23,7 @@ type config struct {
 	perHour       int
 	reserve       int // -1 means the default for perHour
 	random        func() float64
+	observer      func(Attempt)
 }
 
 // WithHTTPClient sends requests through hc (its Transport, proxies, TLS settings). Timeouts are
@@ -127,6 +128,35 @@ func WithRand(random func() float64) Option {
 			return errors.New("nil random source")
 		}
 		c.random = random
+		return nil
+	}
+}
+
+// Attempt describes one HTTP attempt of a call, for metrics.
+type Attempt struct {
+	Method string
+	// Route is the path with its IDs replaced by {id} (such as /access_revocations/{id}), so it
+	// can label a metric without one series per revocation.
+	Route string
+	// Status is the HTTP status AccessOwl answered, or 0 when no answer came (network error,
+	// timeout).
+	Status int
+	// Number counts the call's attempts from 1.
+	Number int
+	// Retry reports that another attempt follows, for RetryReason: "server error (503)",
+	// "rate limited (429)", "attempt timed out", "network error".
+	Retry       bool
+	RetryReason string
+}
+
+// WithObserver calls observe after every attempt, from the goroutine making the call. It must
+// return at once.
+func WithObserver(observe func(Attempt)) Option {
+	return func(c *config) error {
+		if observe == nil {
+			return errors.New("nil observer")
+		}
+		c.observer = observe
 		return nil
 	}
 }

@@ -43,6 +43,9 @@ type world struct {
 	outsider  string
 
 	logs *syncBuffer
+	// onListen is told where the bot serves /healthz, /readyz and /metrics when cfg.ListenAddr
+	// is set.
+	onListen func(addr string)
 }
 
 func newWorld(t *testing.T) *world {
@@ -108,7 +111,7 @@ func (w *world) start() *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() { done <- Run(ctx, w.cfg, Options{Version: "e2e", Log: log}) }()
+	go func() { done <- Run(ctx, w.cfg, Options{Version: "e2e", Log: log, OnListen: w.onListen}) }()
 	var (
 		once    sync.Once
 		took    time.Duration

@@ -450,7 +450,7 @@ func (t *Tracker) checkInterval(unchanged int) time.Duration {
 
 func (t *Tracker) save(ctx context.Context, row store.Tracked) {
 	if err := t.store.UpdateTracked(ctx, row); err != nil {
-		t.log.Error("cannot save a tracked revocation", "revocation_id", row.RevocationID, "error", err)
+		t.log.Error("cannot save a tracked revocation", "revocation_id", row.RevocationID, "request_id", row.RequestID.String(), "error", err)
 	}
 }
 

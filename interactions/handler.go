@@ -148,7 +148,11 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 	switch action.ActionID {
 	case bot.ActionApprove, bot.ActionReject:
 		if !h.firstTime(cb.User.ID, action) {
-			h.Log.Info("ignored a click delivered twice", "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
+			requestID := ""
+			if b, err := DecodeButton(action.Value); err == nil {
+				requestID = b.ID.String()
+			}
+			h.Log.Info("ignored a click delivered twice", "request_id", requestID, "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
 			return bot.Reply{}
 		}
 		return bot.Reply{Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}

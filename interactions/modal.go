@@ -56,7 +56,7 @@ func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback
 	case errors.As(err, &input):
 		note = input.Problem
 	case err != nil:
-		h.Log.Error("could not load access for the form", "user", slackID, "error", err)
+		h.Log.Error("could not load access for the form", "request_id", formRequestID(cb), "user", slackID, "error", err)
 		note = "I could not reach AccessOwl to list their access. Choose the person again in a moment."
 	case len(access) == 0:
 		note = fmt.Sprintf("%s has no active access in AccessOwl: there is nothing to revoke.", bot.Escape(nameOf(person)))
@@ -68,7 +68,7 @@ func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback
 		if strings.Contains(err.Error(), "hash_conflict") {
 			return
 		}
-		h.Log.Warn("could not update the request form", "view_id", cb.View.ID, "error", err)
+		h.Log.Warn("could not update the request form", "request_id", formRequestID(cb), "view_id", cb.View.ID, "error", err)
 	}
 }
 
@@ -86,7 +86,7 @@ func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
 			}
 			access, err := h.Resolver.ActiveAccess(ctx, person)
 			if err != nil {
-				h.Log.Warn("could not list access for a search", "user", slackID, "error", err)
+				h.Log.Warn("could not list access for a search", "request_id", formRequestID(cb), "user", slackID, "error", err)
 				return slack.OptionsResponse{}
 			}
 			var options []*slack.OptionBlockObject
@@ -240,4 +240,10 @@ func plain(s string) *slack.TextBlockObject {
 
 func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// formRequestID is the ID submitModal gives the request a form creates: its log lines carry it
+// from the first choice on, so one ID follows the request from form to revocation.
+func formRequestID(cb slack.InteractionCallback) string {
+	return uuid.NewSHA1(requestNamespace, []byte("view:"+cb.View.ID)).String()
 }
