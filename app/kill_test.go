@@ -104,7 +104,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 // it is connected.
 func (w *world) startProcess() *exec.Cmd {
 	w.t.Helper()
-	before := len(w.slack.Connections())
+	seen := w.lastConnection()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBotProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), childEnv+"=1",
 		"SLACK_APP_TOKEN="+w.cfg.SlackAppToken.Reveal(),
@@ -131,8 +131,6 @@ func (w *world) startProcess() *exec.Cmd {
 			_ = cmd.Wait()
 		}
 	})
-	if _, err := w.slack.WaitConnections(w.ctx(), func(c []fakeslack.Connection) bool { return len(c) > before }); err != nil {
-		w.t.Fatalf("the bot process never connected: %v\n%s", err, w.logs)
-	}
+	w.waitConnected(seen, "the bot process")
 	return cmd
 }

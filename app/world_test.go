@@ -107,7 +107,7 @@ type instance struct {
 // start runs the bot as the program does, and waits until it is connected to Slack.
 func (w *world) start() *instance {
 	w.t.Helper()
-	before := len(w.slack.Connections())
+	seen := w.lastConnection()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -135,9 +135,7 @@ func (w *world) start() *instance {
 			w.t.Errorf("stopping the bot after %s: %v", took, err)
 		}
 	})
-	if _, err := w.slack.WaitConnections(w.ctx(), func(c []fakeslack.Connection) bool { return len(c) > before }); err != nil {
-		w.t.Fatalf("the bot never connected: %v\n%s", err, w.logs)
-	}
+	w.waitConnected(seen, "the bot")
 	return b
 }
 
@@ -149,6 +147,32 @@ func (w *world) owlUser(email string) owltest.User {
 		w.t.Fatalf("AccessOwl has no user %s", email)
 	}
 	return u
+}
+
+// lastConnection is the highest socket connection ID the fake Slack has handed out so far.
+func (w *world) lastConnection() int {
+	last := 0
+	for _, c := range w.slack.Connections() {
+		last = max(last, c.ID)
+	}
+	return last
+}
+
+// waitConnected waits for a connection newer than seen. Counting connections would not do:
+// the fake may notice a killed bot's socket closing only after the new one has opened.
+func (w *world) waitConnected(seen int, who string) {
+	w.t.Helper()
+	_, err := w.slack.WaitConnections(w.ctx(), func(cs []fakeslack.Connection) bool {
+		for _, c := range cs {
+			if c.ID > seen {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		w.t.Fatalf("%s never connected: %v\n%s", who, err, w.logs)
+	}
 }
 
 // ctx is a context for one wait.
