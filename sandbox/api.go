@@ -182,7 +182,7 @@ func (s *Sandbox) serveSlackState(w http.ResponseWriter, r *http.Request) {
 		me = s.World.Requester
 	}
 	st := slackState{Me: me, Team: "Example Inc.", BotUserID: s.Slack.BotUserID(), Channel: s.World.Channel,
-		Groups: s.Slack.UserGroups(), Ephemerals: s.Slack.Ephemerals(me), Connected: len(s.Slack.Connections()) > 0}
+		Groups: s.Slack.UserGroups(), Ephemerals: orEmpty(s.Slack.Ephemerals(me)), Connected: len(s.Slack.Connections()) > 0}
 	for _, u := range s.Slack.Users() {
 		st.Users = append(st.Users, userView{User: u, Approver: slices.Contains(s.World.Approvers, u.ID)})
 	}
@@ -190,7 +190,7 @@ func (s *Sandbox) serveSlackState(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(c.Members, me) {
 			continue
 		}
-		cv := channelView{Channel: c, Messages: s.Slack.Messages(c.ID), Replies: map[string][]fakeslack.Message{}}
+		cv := channelView{Channel: c, Messages: orEmpty(s.Slack.Messages(c.ID)), Replies: map[string][]fakeslack.Message{}}
 		for _, m := range cv.Messages {
 			if m.ReplyCount > 0 {
 				cv.Replies[m.TS] = s.Slack.Thread(c.ID, m.TS)[1:]
@@ -297,6 +297,14 @@ func (s *Sandbox) serveOwlState(w http.ResponseWriter, r *http.Request) {
 		st.Fault = faultView{LatencyMS: int(f.Latency / time.Millisecond), ErrorRate: f.ServerErrorRate, RateLimits: f.RateLimits, Drops: f.DropAfterCommit}
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// orEmpty makes a nil slice an empty one, so that the page gets [] rather than null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func (s *Sandbox) runCommand(ctx context.Context, body json.RawMessage) (any, error) {

@@ -1,0 +1,261 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"revokebot/apiclient/owltest"
+	"revokebot/sandbox/testenv"
+)
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	// stepTimeout bounds one step in the browser; a revocation's whole flow takes seconds.
+	stepTimeout = 30 * time.Second
+	// screenshotPath is the README's picture of the page, relative to this package.
+	screenshotPath = "../docs/sandbox.png"
+)
+
+// browser is one headless Chromium; each person the test plays gets a tab of it.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+}
+
+func newBrowser(t *testing.T, s *Sandbox) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		testenv.Missing(t, "Chromium ("+chromiumPath+")", "install it with: apt-get update && apt-get install -y chromium")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1680, 940),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelAlloc)
+	t.Cleanup(cancel)
+	began := time.Now()
+	// The browser lives as long as the context of its first Run: no timeout on this one.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	t.Logf("Chromium started in %s", time.Since(began).Round(time.Millisecond))
+	return &browser{t: t, ctx: ctx, url: s.URL}
+}
+
+// tab is the page as one person sees it.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	name string
+}
+
+// open opens the page in a new tab as the Slack user userID.
+func (b *browser) open(userID, name string) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	p := &tab{t: b.t, ctx: ctx, name: name}
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"?as="+userID)); err != nil {
+		b.t.Fatalf("open the page as %s: %v", name, err)
+	}
+	p.waitFor("the page shows the channel and the bot connected",
+		`document.querySelector('#bot-state.on') && document.querySelector('#as').value === `+quote(userID))
+	return p
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// do runs steps in the tab, failing the test with what the page shows when one fails.
+func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %s: %v\nthe page shows:\n%s", p.name, what, err, p.text())
+	}
+}
+
+// waitFor waits until a JavaScript expression is truthy in the page.
+func (p *tab) waitFor(what, js string) {
+	p.t.Helper()
+	p.do(what, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(stepTimeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+}
+
+// waitText waits until an element matching sel contains text.
+func (p *tab) waitText(sel, text string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf("%s shows %q", sel, text),
+		fmt.Sprintf(`[...document.querySelectorAll(%s)].some((e) => e.innerText.includes(%s))`, quote(sel), quote(text)))
+}
+
+// eval runs JavaScript that must return true.
+func (p *tab) eval(what, js string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+	if err != nil || !ok {
+		p.t.Fatalf("%s: %s: %v (got %v)\nthe page shows:\n%s", p.name, what, err, ok, p.text())
+	}
+}
+
+func (p *tab) text() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		return "(cannot read the page: " + err.Error() + ")"
+	}
+	return s
+}
+
+// command types a slash command into the composer and sends it.
+func (p *tab) command(text string) {
+	p.t.Helper()
+	p.do("type "+text, chromedp.SendKeys(chromedp.CSS("#composer"), text), chromedp.Click(chromedp.CSS(".composer .send")))
+}
+
+// choose picks the option of a modal select whose text contains label.
+func (p *tab) choose(actionID, label string) {
+	p.t.Helper()
+	sel := fmt.Sprintf(`#modal select[data-action-id=%s]`, quote(actionID))
+	p.waitFor("the modal offers "+label, fmt.Sprintf(
+		`[...(document.querySelector(%s)?.options || [])].some((o) => o.textContent.includes(%s))`, quote(sel), quote(label)))
+	p.eval("choose "+label, fmt.Sprintf(`(() => {
+		const s = document.querySelector(%s);
+		const o = [...s.options].find((o) => o.textContent.includes(%s));
+		s.value = o.value;
+		s.dispatchEvent(new Event('change'));
+		return true;
+	})()`, quote(sel), quote(label)))
+}
+
+// approvalButton is the selector of a button of the approval message in the channel.
+func approvalButton(actionID string) chromedp.CSS {
+	return chromedp.CSS(fmt.Sprintf(`#messages .msg button[data-action-id=%q]`, actionID))
+}
+
+func TestBrowserRequestApproveTwiceAndWatchTheThread(t *testing.T) {
+	began := time.Now()
+	s := startSandbox(t)
+	b := newBrowser(t, s)
+	farid := owltest.SeedOffboardedEmail
+	state := activeState(t, s.Owl, farid, owltest.SeedAutomaticApp)
+	ben, chloe := s.World.SlackID[approverEmail], s.World.SlackID[approver2Email]
+
+	ana := b.open(s.World.Requester, "Ana (requester)")
+	ana.command("/revoke")
+	ana.waitFor("the request form opens", `!document.querySelector('#modal-backdrop').hidden`)
+	ana.choose("person", "Farid Haddad")
+	ana.choose("access", "GitHub")
+	ana.do("give a reason", chromedp.SendKeys(chromedp.CSS(`#modal textarea[data-action-id="reason"]`), "Left the company on Friday"))
+	ana.do("submit the form", chromedp.Click(chromedp.CSS("#modal-submit")))
+	ana.waitFor("the form closes", `document.querySelector('#modal-backdrop').hidden`)
+	ana.waitText("#messages .msg", "Access revocation request")
+
+	// Chloé clicks Approve and is asked to confirm; before she does, Ben approves. Her dialog
+	// still holds the message as she saw it, buttons and all, as a Slack client's does.
+	cl := b.open(chloe, "Chloé (approver)")
+	cl.do("click Approve", chromedp.Click(approvalButton("revokebot_approve")))
+	cl.waitFor("the confirm dialog opens", `!document.querySelector('#confirm-backdrop').hidden`)
+	cl.waitText("#confirm-text", "Farid Haddad")
+
+	bn := b.open(ben, "Ben (approver)")
+	bn.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	bn.waitText("#messages .msg", "Approved by @Ben Okafor")
+	cl.waitFor("Chloé's page shows the buttons gone", `!document.querySelector('#messages button[data-action-id="revokebot_approve"]')`)
+
+	cl.do("confirm the stale approval", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	cl.waitText("#messages .msg.ephemeral", "already submitted")
+
+	cl.do("open the thread", chromedp.Click(chromedp.CSS("#messages .thread-link")))
+	cl.waitText("#thread-body", "Revocation submitted to AccessOwl")
+	cl.waitText("#thread-body", "revoked")
+	cl.waitText("#revocations .card", "revoked")
+	shot(t, cl)
+
+	if got := revocationsOf(s.Owl, state.ID); len(got) != 1 || got[0].Status != owltest.Revoked {
+		t.Errorf("revocations of Farid's GitHub access = %+v, want exactly one, revoked", got)
+	}
+	t.Logf("request, two approvals, already submitted and revoked in %s", time.Since(began).Round(time.Millisecond))
+}
+
+// shot saves the README's screenshot of the page.
+func shot(t *testing.T, p *tab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(screenshotPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(screenshotPath, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %s (%d bytes)", screenshotPath, len(png))
+}
+
+func TestBrowserRefusesOutsidersAndRevokesOnceThrough5xx(t *testing.T) {
+	began := time.Now()
+	s := startSandbox(t)
+	b := newBrowser(t, s)
+	state := activeState(t, s.Owl, owltest.SeedManyGrantsEmail, owltest.SeedAdminApp)
+
+	ana := b.open(s.World.Requester, "Ana (requester)")
+	ana.command("/revoke " + state.ID + " Moved to the data team")
+	ana.waitText("#messages .msg", "Access revocation request")
+
+	kim := b.open(s.World.SlackID[owltest.SeedNoLastNameEmail], "Kim (not an approver)")
+	kim.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	kim.waitText("#messages .msg.ephemeral", "not allowed")
+	if n := len(revocationsOf(s.Owl, state.ID)); n != 0 {
+		t.Fatalf("an outsider's click filed %d revocations", n)
+	}
+
+	ben := b.open(s.World.SlackID[approverEmail], "Ben (approver)")
+	ben.do("make AccessOwl fail half its requests",
+		chromedp.SetValue(chromedp.CSS("#f-errors"), "50"), chromedp.Click(chromedp.CSS("#f-apply")))
+	ben.waitText("#fault-state", "50% 5xx")
+	ben.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	ben.waitText("#messages .msg", "Approved by @Ben Okafor")
+	ben.waitText("#revocations .card", "processing_access")
+	ben.do("mark the revocation done as AWS's admin", chromedp.Click(chromedp.CSS("#revocations [data-revoke]")))
+	ben.do("open the thread", chromedp.Click(chromedp.CSS("#messages .thread-link")))
+	ben.waitText("#thread-body", "revoked")
+
+	got := revocationsOf(s.Owl, state.ID)
+	if len(got) != 1 || got[0].Status != owltest.Revoked {
+		t.Errorf("revocations of Dev's AWS access = %+v, want exactly one, revoked", got)
+	}
+	if st := s.Owl.Stats(); st.ServerErrors == 0 {
+		t.Errorf("AccessOwl answered no 5xx (%+v): the fault control did not take", st)
+	} else {
+		t.Logf("AccessOwl answered %d of %d requests with 5xx", st.ServerErrors, st.Requests)
+	}
+	if strings.Contains(kim.text(), "already submitted") {
+		t.Error("the outsider was told the request was submitted")
+	}
+	t.Logf("refusal, 5xx and one revocation in %s", time.Since(began).Round(time.Millisecond))
+}
