@@ -128,10 +128,23 @@ func (p *tab) text() string {
 	return s
 }
 
+// click clicks the first element matching sel as soon as there is one. It finds and clicks in
+// one step, because the page redraws what changed and a node found a moment ago may be gone.
+func (p *tab) click(sel string) {
+	p.t.Helper()
+	p.waitFor("click "+sel, fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e || e.disabled || e.closest('[hidden]')) return false;
+		e.click();
+		return true;
+	})()`, quote(sel)))
+}
+
 // command types a slash command into the composer and sends it.
 func (p *tab) command(text string) {
 	p.t.Helper()
-	p.do("type "+text, chromedp.SendKeys(chromedp.CSS("#composer"), text), chromedp.Click(chromedp.CSS(".composer .send")))
+	p.do("type "+text, chromedp.SendKeys(chromedp.CSS("#composer"), text))
+	p.click(".composer .send")
 }
 
 // choose picks the option of a modal select whose text contains label.
@@ -149,10 +162,8 @@ func (p *tab) choose(actionID, label string) {
 	})()`, quote(sel), quote(label)))
 }
 
-// approvalButton is the selector of a button of the approval message in the channel.
-func approvalButton(actionID string) chromedp.CSS {
-	return chromedp.CSS(fmt.Sprintf(`#messages .msg button[data-action-id=%q]`, actionID))
-}
+// approve is the selector of the Approve button of the approval message in the channel.
+const approve = `#messages .msg button[data-action-id="revokebot_approve"]`
 
 func TestBrowserRequestApproveTwiceAndWatchTheThread(t *testing.T) {
 	began := time.Now()
@@ -168,26 +179,29 @@ func TestBrowserRequestApproveTwiceAndWatchTheThread(t *testing.T) {
 	ana.choose("person", "Farid Haddad")
 	ana.choose("access", "GitHub")
 	ana.do("give a reason", chromedp.SendKeys(chromedp.CSS(`#modal textarea[data-action-id="reason"]`), "Left the company on Friday"))
-	ana.do("submit the form", chromedp.Click(chromedp.CSS("#modal-submit")))
+	ana.click("#modal-submit")
 	ana.waitFor("the form closes", `document.querySelector('#modal-backdrop').hidden`)
 	ana.waitText("#messages .msg", "Access revocation request")
 
 	// Chloé clicks Approve and is asked to confirm; before she does, Ben approves. Her dialog
 	// still holds the message as she saw it, buttons and all, as a Slack client's does.
 	cl := b.open(chloe, "Chloé (approver)")
-	cl.do("click Approve", chromedp.Click(approvalButton("revokebot_approve")))
+	cl.click(approve)
 	cl.waitFor("the confirm dialog opens", `!document.querySelector('#confirm-backdrop').hidden`)
 	cl.waitText("#confirm-text", "Farid Haddad")
 
 	bn := b.open(ben, "Ben (approver)")
-	bn.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	bn.click(approve)
+	bn.click("#confirm-ok")
 	bn.waitText("#messages .msg", "Approved by @Ben Okafor")
 	cl.waitFor("Chloé's page shows the buttons gone", `!document.querySelector('#messages button[data-action-id="revokebot_approve"]')`)
+	// Ben's submission is through once the thread says so; Chloé's click then meets its key.
+	cl.waitText("#messages .thread-link", "reply")
 
-	cl.do("confirm the stale approval", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	cl.click("#confirm-ok")
 	cl.waitText("#messages .msg.ephemeral", "already submitted")
 
-	cl.do("open the thread", chromedp.Click(chromedp.CSS("#messages .thread-link")))
+	cl.click("#messages .thread-link")
 	cl.waitText("#thread-body", "Revocation submitted to AccessOwl")
 	cl.waitText("#thread-body", "revoked")
 	cl.waitText("#revocations .card", "revoked")
@@ -228,21 +242,23 @@ func TestBrowserRefusesOutsidersAndRevokesOnceThrough5xx(t *testing.T) {
 	ana.waitText("#messages .msg", "Access revocation request")
 
 	kim := b.open(s.World.SlackID[owltest.SeedNoLastNameEmail], "Kim (not an approver)")
-	kim.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	kim.click(approve)
+	kim.click("#confirm-ok")
 	kim.waitText("#messages .msg.ephemeral", "not allowed")
 	if n := len(revocationsOf(s.Owl, state.ID)); n != 0 {
 		t.Fatalf("an outsider's click filed %d revocations", n)
 	}
 
 	ben := b.open(s.World.SlackID[approverEmail], "Ben (approver)")
-	ben.do("make AccessOwl fail half its requests",
-		chromedp.SetValue(chromedp.CSS("#f-errors"), "50"), chromedp.Click(chromedp.CSS("#f-apply")))
+	ben.do("make AccessOwl fail half its requests", chromedp.SetValue(chromedp.CSS("#f-errors"), "50"))
+	ben.click("#f-apply")
 	ben.waitText("#fault-state", "50% 5xx")
-	ben.do("approve", chromedp.Click(approvalButton("revokebot_approve")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	ben.click(approve)
+	ben.click("#confirm-ok")
 	ben.waitText("#messages .msg", "Approved by @Ben Okafor")
 	ben.waitText("#revocations .card", "processing_access")
-	ben.do("mark the revocation done as AWS's admin", chromedp.Click(chromedp.CSS("#revocations [data-revoke]")))
-	ben.do("open the thread", chromedp.Click(chromedp.CSS("#messages .thread-link")))
+	ben.click("#revocations [data-revoke]")
+	ben.click("#messages .thread-link")
 	ben.waitText("#thread-body", "revoked")
 
 	got := revocationsOf(s.Owl, state.ID)

@@ -99,7 +99,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	const tail = 8000
+	const tail = 60000
 	out := s.buf.String()
 	if len(out) > tail {
 		out = "…" + out[len(out)-tail:]

@@ -308,6 +308,14 @@ function renderSlack() {
   $('#composer').placeholder = ch.is_im ? 'Message revokebot' : `Message #${ch.name} — try /revoke or /revoke help`;
 
   const list = $('#messages');
+  // Redraw only what changed, so that a button is not replaced under the pointer.
+  const key = JSON.stringify([ch.id, ch.messages, ch.replies, channelEphemerals(ch.id, ''), slack.users.length]);
+  if (list.dataset.key === key) {
+    renderThread(ch);
+    renderModal();
+    return;
+  }
+  list.dataset.key = key;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   const rendered = (ch.messages || []).map((m) => messageHTML(m, { replies: ch.replies[m.ts] }))
     .concat(channelEphemerals(ch.id, '').map((e) => messageHTML({ ...e, bot_id: 'B', user: slack.bot_user_id }, { ephemeral: true })))
@@ -351,6 +359,7 @@ function renderThread(ch) {
   const parent = (ch.messages || []).find((m) => m.ts === openThread);
   if (!openThread || !parent) {
     pane.hidden = true;
+    $('#thread-body').dataset.key = '';
     return;
   }
   pane.hidden = false;
@@ -361,6 +370,9 @@ function renderThread(ch) {
     .concat(channelEphemerals(ch.id, parent.ts).map((e) => messageHTML({ ...e, bot_id: 'B', user: slack.bot_user_id }, { ephemeral: true })))
     .sort(byTS);
   const body = $('#thread-body');
+  const key = JSON.stringify([parent, replies, channelEphemerals(ch.id, parent.ts)]);
+  if (body.dataset.key === key) return;
+  body.dataset.key = key;
   body.innerHTML = top.html + `<div class="replies-rule">${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}</div>` + rest.map((r) => r.html).join('');
   wire(body, [top, ...rest]);
 }
