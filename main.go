@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"revokebot/app"
+	"revokebot/sandbox"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".
@@ -23,6 +25,8 @@ const usage = `revokebot — revoke SaaS access from Slack through AccessOwl
 Usage:
   revokebot [run]      run the bot, configured by the environment variables below
   revokebot check      check the configuration against Slack and AccessOwl, changing nothing
+  revokebot sandbox [--listen 127.0.0.1:8080] [--data DIR]
+                       run the bot against a fake Slack and a fake AccessOwl, with a web page
   revokebot version    print the version
   revokebot help       print this help
 
@@ -45,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBot(stderr)
 	case "check":
 		return checkConfig(stdout, stderr)
+	case "sandbox":
+		return runSandbox(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "revokebot %s\n", version)
 		return 0
@@ -92,6 +98,24 @@ func runBot(stderr io.Writer) int {
 	defer stop()
 	if err := app.Run(ctx, cfg, app.Options{Version: version, Log: log}); err != nil {
 		log.Error("revokebot stopped with an error", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func runSandbox(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("revokebot sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", sandbox.DefaultListen, "address to serve the page, the fakes and their APIs on")
+	data := fs.String("data", "", "folder for the bot's store (default: a temporary folder, removed at exit)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	opts := sandbox.Options{Listen: *listen, DataDir: *data, Log: app.NewLogger(stderr, "info", "text")}
+	if err := sandbox.Run(ctx, opts, stdout); err != nil {
+		fmt.Fprintf(stderr, "revokebot sandbox: %v\n", err)
 		return 1
 	}
 	return 0

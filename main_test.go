@@ -17,6 +17,7 @@ func TestSubcommands(t *testing.T) {
 	}{
 		{"version prints the version", []string{"version"}, 0, "revokebot dev", "", true},
 		{"help lists every variable", []string{"--help"}, 0, "REVOKE_APPROVERS", "", true},
+		{"a sandbox flag it does not know is a usage error", []string{"sandbox", "--port", "1"}, 2, "", "flag provided but not defined: -port", false},
 		{"an unknown command is a usage error", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, false},
 	}
 	for _, tt := range tests {
