@@ -183,21 +183,19 @@ func (h *socketHub) serveSocket(rw http.ResponseWriter, r *http.Request) {
 		return err
 	})
 
-	w.mu.Lock()
-	h.connSeq++
-	c.id = h.connSeq
-	h.conns = append(h.conns, c)
-	n := len(h.conns)
-	w.notify(Change{Kind: ChangeConnection})
-	w.mu.Unlock()
-
 	lifetime := w.cfg.DebugReconnectAfter
 	if !t.debugReconnects {
 		lifetime = 5 * time.Hour // Slack's routine refresh comes every few hours
 	}
+	// The connection becomes a target for envelopes and gets its hello under one lock, so no
+	// envelope can overtake the hello: clients wait for it before they count as started.
+	w.mu.Lock()
+	h.connSeq++
+	c.id = h.connSeq
+	h.conns = append(h.conns, c)
 	hello := map[string]any{
 		"type":            "hello",
-		"num_connections": n,
+		"num_connections": len(h.conns),
 		"connection_info": map[string]any{"app_id": w.cfg.AppID},
 		"debug_info": map[string]any{
 			"host":                        "fakeslack",
@@ -205,7 +203,10 @@ func (h *socketHub) serveSocket(rw http.ResponseWriter, r *http.Request) {
 			"approximate_connection_time": int(lifetime.Seconds()),
 		},
 	}
-	if err := c.writeJSON(hello); err != nil {
+	err = c.writeJSON(hello)
+	w.notify(Change{Kind: ChangeConnection})
+	w.mu.Unlock()
+	if err != nil {
 		h.drop(c)
 		return
 	}
