@@ -139,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go func() {
-		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log.With("component", "bot")})
+		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log})
 	}()
 
 	waitCtx, cancelWait := context.WithTimeout(ctx, connectTimeout)
