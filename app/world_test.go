@@ -107,7 +107,9 @@ func (w *world) start() *instance {
 	before := len(w.slack.Connections())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	_ = level.UnmarshalText([]byte(w.cfg.LogLevel)) // newWorld sets debug; the load command, info
+	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: level}))
 	go func() { done <- Run(ctx, w.cfg, Options{Version: "e2e", Log: log}) }()
 	var (
 		once    sync.Once
