@@ -100,9 +100,9 @@ func TestSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// startProcess runs the bot as a separate process on the world's configuration and waits until
-// it is connected.
-func (w *world) startProcess() *exec.Cmd {
+// startProcess runs the bot as a separate process on the world's configuration, with extra
+// environment variables (KEY=value) overriding it, and waits until it is connected.
+func (w *world) startProcess(extra ...string) *exec.Cmd {
 	w.t.Helper()
 	seen := w.lastConnection()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBotProcess$", "-test.v")
@@ -121,6 +121,7 @@ func (w *world) startProcess() *exec.Cmd {
 		"LOG_LEVEL=debug",
 		"LOG_FORMAT=text",
 	)
+	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = w.logs, w.logs
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)

@@ -110,7 +110,9 @@ func (w *world) start() *instance {
 	seen := w.lastConnection()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	_ = level.UnmarshalText([]byte(w.cfg.LogLevel)) // newWorld sets debug; the load command, info
+	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: level}))
 	go func() { done <- Run(ctx, w.cfg, Options{Version: "e2e", Log: log, OnListen: w.onListen}) }()
 	var (
 		once    sync.Once

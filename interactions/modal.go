@@ -108,7 +108,11 @@ func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
 // after an error is the same request.
 func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 	id := uuid.NewSHA1(requestNamespace, []byte("view:"+cb.View.ID))
-	values := cb.View.State.Values
+	// Slack always sends the form's state, but a payload without it must not panic the read loop.
+	var values map[string]map[string]slack.BlockAction
+	if cb.View.State != nil {
+		values = cb.View.State.Values
+	}
 	slackID := values[blockPerson][actionPerson].SelectedUser
 	accessBlock := blockAccessPrefix + slackID
 	stateID := values[accessBlock][actionAccess].SelectedOption.Value

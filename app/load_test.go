@@ -1,0 +1,174 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"revokebot/apiclient/owltest"
+	"revokebot/bot"
+	"revokebot/interactions"
+	"revokebot/store"
+)
+
+// loadEnv turns TestLoad from a skip into the load command of README-perf.md. It is a test-binary
+// mode rather than a Go benchmark because the world is built on *testing.T, and rather than a
+// command under cmd/ because it needs both fakes and the test harness.
+const loadEnv = "REVOKEBOT_LOAD"
+
+// TestLoad drives the real bot through the fake Slack at REVOKEBOT_LOAD_RATE envelopes a second
+// (default 200) for REVOKEBOT_LOAD_SECONDS (default 10), while every AccessOwl call takes
+// REVOKEBOT_LOAD_LATENCY (default 2s). Half the envelopes are /revoke by access state ID, half
+// Approve clicks, so both kinds of work queue up behind the slow AccessOwl. It prints
+// time-to-ack as Slack measured it, throughput, and the process's allocations and memory. It
+// asserts no timing: the figures are read, not judged, since the machine is shared.
+func TestLoad(t *testing.T) {
+	if os.Getenv(loadEnv) == "" {
+		t.Skip("the load command: set " + loadEnv + "=1 (see README-perf.md)")
+	}
+	rate := envInt(t, "REVOKEBOT_LOAD_RATE", 200)
+	seconds := envInt(t, "REVOKEBOT_LOAD_SECONDS", 10)
+	latency := 2 * time.Second
+	if v := os.Getenv("REVOKEBOT_LOAD_LATENCY"); v != "" {
+		var err error
+		if latency, err = time.ParseDuration(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := rate * seconds
+
+	w := newWorld(t)
+	w.cfg.LogLevel = "info"
+	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
+	github, _ := w.owl.ApplicationByTitle(owltest.SeedAutomaticApp)
+	states := make([]owltest.AccessState, n)
+	values := make([]string, n)
+	for i := range states {
+		states[i] = w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID})
+		v, err := interactions.EncodeButton(store.Request{
+			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID},
+			AccessStateID: states[i].ID, ApplicationID: github.ID, Reason: fmt.Sprintf("load %d", i),
+			Channel: w.channel, CreatedAt: time.Now().UTC(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[i] = v
+	}
+	b := w.start()
+	w.owl.SetFault("", owltest.Fault{Latency: latency})
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	began := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	var (
+		slashes sync.WaitGroup
+		clicks  []string
+	)
+	for i := range n {
+		<-tick.C
+		if i%2 == 0 {
+			text := states[i].ID + fmt.Sprintf(" load %d", i)
+			slashes.Go(func() {
+				if _, err := w.slack.RunSlashCommand(w.ctx(), w.requester, w.channel, "/revoke", text); err != nil {
+					t.Errorf("/revoke %d: %v", i, err)
+				}
+			})
+			continue
+		}
+		id, err := w.slack.SendEnvelope("interactive", map[string]any{
+			"type": "block_actions", "user": map[string]any{"id": w.approver}, "team": map[string]any{"id": w.slack.TeamID()},
+			"channel": map[string]any{"id": w.channel}, "container": map[string]any{"type": "message", "channel_id": w.channel},
+			"actions": []any{map[string]any{
+				"type": "button", "action_id": bot.ActionApprove, "block_id": "revokebot_decision",
+				"value": values[i], "action_ts": fmt.Sprintf("%d.%06d", time.Now().Unix(), i),
+			}},
+		}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clicks = append(clicks, id)
+	}
+	sent := time.Since(began)
+	slashes.Wait()
+	for _, id := range clicks {
+		if _, err := w.slack.WaitAck(w.ctx(), id); err != nil {
+			t.Fatalf("envelope %s not acked: %v", id, err)
+		}
+	}
+	elapsed := time.Since(began)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+
+	var lat []time.Duration
+	busy := 0
+	for _, e := range w.slack.Envelopes() {
+		if e.Acked {
+			lat = append(lat, e.Ack.Latency)
+			if strings.Contains(string(e.Ack.Payload), "busy") {
+				busy++
+			}
+		}
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	rss, hwm := procStatus(t, os.Getpid())
+	fmt.Printf("load: rate=%d/s seconds=%d accessowl_latency=%s envelopes=%d acked=%d busy_acks=%d\n", rate, seconds, latency, n, len(lat), busy)
+	fmt.Printf("load: ack_p50_ms=%.3f ack_p99_ms=%.3f ack_max_ms=%.3f\n", ms(pct(0.50)), ms(pct(0.99)), ms(lat[len(lat)-1]))
+	fmt.Printf("load: send_s=%.2f throughput_per_s=%.1f\n", sent.Seconds(), float64(len(lat))/elapsed.Seconds())
+	fmt.Printf("load: allocs_per_envelope=%.0f bytes_per_envelope=%.0f process_vmrss_mb=%.1f process_vmhwm_mb=%.1f (whole test process: bot and both fakes)\n",
+		float64(after.Mallocs-before.Mallocs)/float64(n), float64(after.TotalAlloc-before.TotalAlloc)/float64(n), rss, hwm)
+	w.owl.ClearFaults()
+	if took, err := b.stop(); err != nil {
+		t.Logf("stopping after the load took %s: %v", took, err)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func envInt(t *testing.T, key string, def int) int {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive number", key, v)
+	}
+	return n
+}
+
+// procStatus reads a process's resident memory now (VmRSS) and at its peak (VmHWM), in MB.
+func procStatus(t *testing.T, pid int) (rss, hwm float64) {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("resident memory is read from /proc (Linux only): %v", err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}

@@ -1,0 +1,98 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"revokebot/apiclient/owltest"
+	"revokebot/store"
+	"revokebot/store/sqlite"
+)
+
+// memoryEnv turns TestMemoryWithThousandTracked from a skip into the measurement of
+// README-perf.md.
+const memoryEnv = "REVOKEBOT_MEMORY"
+
+// TestMemoryWithThousandTracked measures the bot's resident memory with REVOKEBOT_MEMORY_TRACKED
+// (default 1,000) revocations in flight. The store and AccessOwl are seeded as if they had all
+// been approved and submitted (admin-provisioned, so they stay processing), then the bot runs
+// as its own process — the test binary re-run, as in TestSurvivesSIGKILL — so that its memory
+// is not mixed with the fakes'. Once it has swept the whole list several times, its VmRSS and
+// VmHWM are read from /proc/<pid>/status.
+func TestMemoryWithThousandTracked(t *testing.T) {
+	if os.Getenv(memoryEnv) == "" {
+		t.Skip("a measurement: set " + memoryEnv + "=1 (see README-perf.md)")
+	}
+	n := envInt(t, "REVOKEBOT_MEMORY_TRACKED", 1000)
+	const sweeps = 5
+	w := newWorld(t)
+	aws, _ := w.owl.ApplicationByTitle(owltest.SeedAdminApp)
+	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
+
+	st, err := sqlite.Open(t.Context(), w.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := range n {
+		s := w.owl.AddAccessState(owltest.AccessState{ApplicationID: aws.ID, GranteeUserID: grantee.ID})
+		r := store.Request{
+			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID, Name: grantee.FullName},
+			AccessStateID: s.ID, ApplicationID: aws.ID, ApplicationTitle: aws.Title, Reason: fmt.Sprintf("memory %d", i),
+			Channel: w.channel, MessageTS: fmt.Sprintf("%d.%06d", now.Unix(), i), CreatedAt: now,
+		}
+		rev, err := w.owl.CreateRevocation(s.ID, r.Reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := []error{}
+		_, err = st.CreateRequest(t.Context(), r)
+		steps = append(steps, err)
+		_, _, err = st.Decide(t.Context(), r, store.Decision{State: store.Approved, By: w.approver, At: now})
+		steps = append(steps, err)
+		_, err = st.MarkSubmitting(t.Context(), r.ID, now)
+		steps = append(steps, err)
+		steps = append(steps, st.SetRevocation(t.Context(), r.ID, rev.ID))
+		steps = append(steps, st.Track(t.Context(), store.Tracked{RevocationID: rev.ID, RequestID: r.ID, Status: rev.Status, NextCheck: now, UpdatedAt: now}))
+		for _, err := range steps {
+			if err != nil {
+				t.Fatalf("seed tracked revocation %d: %v", i, err)
+			}
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	pages := (n + 99) / 100
+	lists := func() int {
+		c := 0
+		for _, call := range w.owl.Calls() {
+			if call.Method == "GET" && call.Path == "/api/v1/access_revocations" && call.Status == 200 {
+				c++
+			}
+		}
+		return c
+	}
+	child := w.startProcess("LOG_LEVEL=info")
+	deadline := time.Now().Add(2 * time.Minute)
+	for lists() < sweeps*pages {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bot swept the %d tracked revocations fewer than %d times in 2 minutes (%d list pages)\n%s", n, sweeps, lists(), w.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rss, hwm := procStatus(t, child.Process.Pid)
+	fmt.Printf("memory: tracked=%d list_pages_read=%d bot_vmrss_mb=%.1f bot_vmhwm_mb=%.1f\n", n, lists(), rss, hwm)
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Errorf("after SIGTERM the bot exited with %v\n%s", err, w.logs)
+	}
+}
