@@ -443,3 +443,22 @@ func TestAnInterruptedSubmissionIsFinishedOnRestart(t *testing.T) {
 		t.Errorf("the resumed POST differs from the first: %+v", statuses(posts))
 	}
 }
+
+func TestAClickOnAReplicaWithoutTheRequestIsStillTrackedInItsThread(t *testing.T) {
+	w := newWorld(t)
+	first := w.start()
+	_, s := w.personWithOneAccess("GitHub")
+	m := w.requestState(s, "Left the company")
+	if _, err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A replica whose store never saw the request: the button carries what submission needs,
+	// and the click says where the request is posted.
+	w.cfg.DataDir = t.TempDir()
+	w.start()
+	w.click(w.approver, m, "Approve")
+	w.reply(m, "*revoked*")
+	if got := w.owl.Stats().RevocationsCreated; got != 1 {
+		t.Errorf("%d revocations created, want 1", got)
+	}
+}

@@ -47,7 +47,12 @@ func (h *Handler) decide(ctx context.Context, cb slack.InteractionCallback, acti
 		return
 	}
 	if stored.MessageTS == "" && cb.Container.MessageTs != "" {
+		// The store did not know where the request was posted (it was decided from the button
+		// alone); the click does, and the tracker needs it to reply in the thread.
 		stored.Channel, stored.MessageTS = cb.Container.ChannelID, cb.Container.MessageTs
+		if err := h.Store.SetMessage(ctx, stored.ID, stored.Channel, stored.MessageTS); err != nil {
+			h.Log.Warn("could not record where the request is posted", "request_id", id, "error", err)
+		}
 	}
 
 	switch {
