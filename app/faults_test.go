@@ -81,7 +81,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 	}
 	// The first faultThreads requests are asked for with /revoke, so they have an approval
 	// message and a thread; the bot posts them before the faults start.
-	w.start()
+	b := w.start()
 	for i, r := range requests[:faultThreads] {
 		w.revoke(w.requester, r.AccessStateID+" "+r.Reason)
 		m, err := w.slack.WaitMessage(w.ctx(), w.channel, func(m fakeslack.Message) bool {
@@ -169,9 +169,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			if f := os.Getenv("REVOKEBOT_FAULT_LOG"); f != "" {
-				w.logs.mu.Lock()
-				_ = os.WriteFile(f, w.logs.buf.Bytes(), 0o600)
-				w.logs.mu.Unlock()
+				_ = os.WriteFile(f, w.logs.Bytes(), 0o600)
 			}
 			t.Fatalf("%d of %d approvals not done after %s:\n%s\nlogs:\n%s", len(left), n, faultDeadline, strings.Join(left, "\n"), w.logs)
 		case <-time.After(200 * time.Millisecond):
@@ -180,8 +178,16 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 	cancel()
 	chaos.Wait()
 	w.owl.ClearFaults()
-	// Let redelivered clicks and pending tracking settle before counting duplicates.
-	time.Sleep(2 * time.Second)
+	// Once every envelope is acked Slack delivers nothing more, and stopping the bot drains the
+	// work they started: the counts below are final, not a snapshot.
+	for _, e := range w.slack.Envelopes() {
+		if _, err := w.slack.WaitAck(w.ctx(), e.ID); err != nil {
+			t.Fatalf("envelope %s never acked: %v", e.ID, err)
+		}
+	}
+	if _, err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
 
 	revs := revoked()
 	reclicks := 0

@@ -57,9 +57,7 @@ func TestLogLinesAboutARevocationCarryItsRequestID(t *testing.T) {
 	w.reply(m, "revoked")
 	rev := w.revocationOf(s)
 
-	w.logs.mu.Lock()
-	all := w.logs.buf.String()
-	w.logs.mu.Unlock()
+	all := string(w.logs.Bytes())
 	about, without := 0, 0
 	for line := range strings.SplitSeq(all, "\n") {
 		if !strings.Contains(line, rev.ID) || strings.Contains(line, `msg="accessowl request"`) {

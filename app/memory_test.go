@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"syscall"
@@ -80,12 +81,10 @@ func TestMemoryWithThousandTracked(t *testing.T) {
 		return c
 	}
 	child := w.startProcess("LOG_LEVEL=info")
-	deadline := time.Now().Add(2 * time.Minute)
-	for lists() < sweeps*pages {
-		if time.Now().After(deadline) {
-			t.Fatalf("the bot swept the %d tracked revocations fewer than %d times in 2 minutes (%d list pages)\n%s", n, sweeps, lists(), w.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := w.owl.Await(ctx, func(*owltest.Fake) bool { return lists() >= sweeps*pages }); err != nil {
+		t.Fatalf("the bot swept the %d tracked revocations fewer than %d times in 2 minutes (%d list pages): %v\n%s", n, sweeps, lists(), err, w.logs)
 	}
 	rss, hwm := procStatus(t, child.Process.Pid)
 	fmt.Printf("memory: tracked=%d list_pages_read=%d bot_vmrss_mb=%.1f bot_vmhwm_mb=%.1f\n", n, lists(), rss, hwm)

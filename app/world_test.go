@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"revokebot/sandbox/testenv"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ type world struct {
 	member    string            // approver through the group
 	outsider  string
 
-	logs *syncBuffer
+	logs *testenv.Logs
 	// onListen is told where the bot serves /healthz, /readyz and /metrics when cfg.ListenAddr
 	// is set.
 	onListen func(addr string)
@@ -55,7 +56,7 @@ func newWorld(t *testing.T) *world {
 		owl:     owltest.NewServer(owltest.WithAutomaticDelay(time.Second), owltest.WithRateLimit(testRate)),
 		slack:   fakeslack.NewServer(fakeslack.Config{}),
 		slackID: map[string]string{},
-		logs:    &syncBuffer{},
+		logs:    &testenv.Logs{},
 	}
 	t.Cleanup(w.owl.Close)
 	t.Cleanup(w.slack.Close)
@@ -320,29 +321,6 @@ func blocksText(m fakeslack.Message) string {
 	}
 	walk(v)
 	return b.String()
-}
-
-// syncBuffer collects the bot's logs for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	const tail = 6000
-	out := s.buf.String()
-	if len(out) > tail {
-		out = "…" + out[len(out)-tail:]
-	}
-	return out
 }
 
 // activeState returns an active access state of the person with email in the application.

@@ -1,10 +1,9 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
+	"revokebot/sandbox/testenv"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ func TestMain(m *testing.M) {
 // sandbox's logs are shown when the test fails.
 func startSandbox(t *testing.T) *Sandbox {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Logs{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sandbox logs:\n%s", logs)
@@ -82,27 +81,4 @@ func activeState(t *testing.T, owl *owltest.Fake, email, app string) owltest.Acc
 	}
 	t.Fatalf("%s has no active access to %s", email, app)
 	return owltest.AccessState{}
-}
-
-// syncBuffer collects logs from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	const tail = 60000
-	out := s.buf.String()
-	if len(out) > tail {
-		out = "…" + out[len(out)-tail:]
-	}
-	return out
 }

@@ -1,6 +1,7 @@
-// Package testenv lets tests that need a tool outside Go (node, Chromium, installed npm
-// packages) skip with a clear message when run by hand, and fail instead under CI, where
-// REVOKEBOT_STRICT_TESTS=1 says everything must be there.
+// Package testenv is support for revokebot's tests. It lets tests that need a tool outside Go
+// (node, Chromium, installed npm packages) skip with a clear message when run by hand, and fail
+// instead under CI, where REVOKEBOT_STRICT_TESTS=1 says everything must be there; and it
+// collects the logs of a bot under test for failure messages.
 package testenv
 
 import (

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +48,17 @@ func TestMissingSkipsByHandAndFailsWhenStrict(t *testing.T) {
 func TestRequireFindsToolsOnPath(t *testing.T) {
 	if path := Require(t, "sh", "it is always there"); path == "" {
 		t.Fatal("Require returned no path for sh")
+	}
+}
+
+func TestLogsShowTheirEnd(t *testing.T) {
+	var l Logs
+	for i := range 2 * logsTail {
+		fmt.Fprintf(&l, "%d", i%10)
+	}
+	fmt.Fprint(&l, "LAST")
+	got := l.String()
+	if !strings.HasSuffix(got, "LAST") || len(got) > logsTail+len("…") {
+		t.Errorf("String() ends %q and is %d bytes; want the end of the logs, at most %d", got[len(got)-8:], len(got), logsTail)
 	}
 }
