@@ -157,7 +157,7 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 		return
 	}
 	job := Job{Name: kind, RequestID: r.RequestID, Run: func(jobCtx context.Context) {
-		s.ack(jobCtx, req, kind, s.payloadWithin(jobCtx, r), received)
+		s.ack(jobCtx, req, kind, s.payloadWithin(jobCtx, r, received), received)
 		if r.Work != nil {
 			r.Work(jobCtx)
 		}
@@ -168,9 +168,10 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 }
 
 // payloadWithin runs r.Payload and returns its answer, or r.Fallback if it is not ready within
-// what is left of AckDeadline since the envelope arrived.
-func (s *Session) payloadWithin(ctx context.Context, r Reply) any {
-	ctx, cancel := context.WithTimeout(ctx, AckDeadline)
+// what is left of AckDeadline since the envelope arrived: time spent waiting for a worker counts,
+// since Slack's 3 s run from delivery.
+func (s *Session) payloadWithin(ctx context.Context, r Reply, received time.Time) any {
+	ctx, cancel := context.WithDeadline(ctx, received.Add(AckDeadline))
 	defer cancel()
 	answer := make(chan any, 1)
 	go func() {

@@ -157,3 +157,28 @@ func TestAFullQueueTellsThePersonToRetry(t *testing.T) {
 		t.Errorf("answers %q; want the third told to try again", answers)
 	}
 }
+
+func TestTimeInTheQueueCountsAgainstTheAckDeadline(t *testing.T) {
+	held := make(chan struct{})
+	h := scriptedHandler{reply: func(cmd slack.SlashCommand) Reply {
+		if cmd.Text == "hold" {
+			return Reply{Work: func(context.Context) { <-held }}
+		}
+		return Reply{
+			Payload:  func(ctx context.Context) any { <-ctx.Done(); return map[string]any{"text": "too late"} },
+			Fallback: map[string]any{"text": "fallback"},
+		}
+	}}
+	ws, org, _ := startSession(t, h, 1, 4)
+	slash(t, ws, org, "hold") // the only worker is busy…
+	// …until the queued envelope's deadline has passed, so its payload gets no time of its own.
+	release := time.AfterFunc(AckDeadline, func() { close(held) })
+	t.Cleanup(func() { release.Stop() })
+	ack := slash(t, ws, org, "ask")
+	if got := ackText(t, ack); got != "fallback" {
+		t.Errorf("ack said %q, want the fallback", got)
+	}
+	if ack.Latency >= 3*time.Second {
+		t.Errorf("ack came %s after delivery, past Slack's 3 s: time in the queue was not counted", ack.Latency)
+	}
+}
