@@ -132,7 +132,7 @@ func (e *Expirer) announce(ctx context.Context, r store.Request) error {
 	aerr := e.store.Audit(actx, store.AuditRecord{
 		At:        e.now(),
 		RequestID: r.ID,
-		Actor:     botActor,
+		Actor:     store.BotActor,
 		Action:    "expire",
 		Outcome:   string(store.Expired),
 		Detail:    detail,

@@ -129,9 +129,9 @@ func ExpiredReply(r store.Request) []slack.MsgOption {
 
 // Escape makes text safe inside Slack mrkdwn: a reason or a name cannot become a mention,
 // a @channel or a link.
-func Escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func person(p store.Person) string {
 	name := Escape(p.Name)

@@ -55,8 +55,6 @@ const (
 	// noThread is recorded as the reply of a status whose request has no approval message to
 	// reply under, so recovery does not try it forever.
 	noThread = "none"
-	// botActor is the audit trail's actor for the bot's own actions.
-	botActor = "revokebot"
 )
 
 // RevocationSource is the part of the AccessOwl client the tracker uses; *apiclient.Client
@@ -555,7 +553,7 @@ func (t *Tracker) audit(ctx context.Context, req store.Request, revocationID, st
 	err := t.store.Audit(ctx, store.AuditRecord{
 		At:        t.now(),
 		RequestID: req.ID,
-		Actor:     botActor,
+		Actor:     store.BotActor,
 		Action:    "status",
 		Outcome:   status,
 		Detail:    d,

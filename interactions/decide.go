@@ -226,11 +226,8 @@ func (h *Handler) ResumeSubmissions(ctx context.Context) error {
 			return nil
 		}
 		h.Log.Info("resuming an interrupted submission", "request_id", r.ID.String(), "approved_by", r.DecidedBy)
-		h.audit(ctx, r.ID, botActor, "resume", "ok", "approved by "+r.DecidedBy)
-		h.submit(ctx, r, botActor, "")
+		h.audit(ctx, r.ID, store.BotActor, "resume", "ok", "approved by "+r.DecidedBy)
+		h.submit(ctx, r, store.BotActor, "")
 	}
 	return nil
 }
-
-// botActor is the audit trail's actor for what the bot does on its own.
-const botActor = "revokebot"

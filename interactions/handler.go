@@ -78,8 +78,9 @@ type Handler struct {
 	Deps
 	channel string
 
-	mu     sync.Mutex
-	clicks map[string]time.Time // recently handled clicks
+	mu        sync.Mutex
+	clicks    map[string]time.Time // recently handled clicks
+	lastSweep time.Time            // when clicks was last cleared of old entries
 }
 
 var _ bot.Handler = (*Handler)(nil)
@@ -166,18 +167,22 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 
 // firstTime reports whether this replica sees a click for the first time. Only an exact
 // repetition — same person, same button, same action_ts — is dropped; Slack gives every real
-// click its own action_ts.
+// click its own action_ts, so the button's value need not be part of the key.
 func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
-	key := user + "|" + action.ActionID + "|" + action.ActionTs + "|" + action.Value
+	key := user + "|" + action.ActionID + "|" + action.ActionTs
 	now := h.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for k, at := range h.clicks {
-		if now.Sub(at) > clickMemory {
-			delete(h.clicks, k)
+	// This runs on the read loop: old entries are swept once a minute, not on every click.
+	if now.Sub(h.lastSweep) > time.Minute {
+		for k, at := range h.clicks {
+			if now.Sub(at) > clickMemory {
+				delete(h.clicks, k)
+			}
 		}
+		h.lastSweep = now
 	}
-	if _, seen := h.clicks[key]; seen {
+	if at, seen := h.clicks[key]; seen && now.Sub(at) <= clickMemory {
 		return false
 	}
 	h.clicks[key] = now

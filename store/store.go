@@ -97,11 +97,14 @@ type StatusPost struct {
 	PostedTS     string // the thread reply's ts; empty until posted
 }
 
+// BotActor is the audit trail's actor for what the bot does on its own.
+const BotActor = "revokebot"
+
 // AuditRecord is one entry of the audit trail: who did what to which request, and how it ended.
 type AuditRecord struct {
 	At        time.Time
 	RequestID uuid.UUID
-	Actor     string // a Slack user ID, or "revokebot" for the bot's own actions
+	Actor     string // a Slack user ID, or BotActor for the bot's own actions
 	Action    string // e.g. "request", "approve", "reject", "submit", "status"
 	Outcome   string // e.g. "ok", "already submitted", "refused: not an approver"
 	Detail    string
