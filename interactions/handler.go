@@ -166,10 +166,10 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 }
 
 // firstTime reports whether this replica sees a click for the first time. Only an exact
-// repetition — same person, same button, same action_ts — is dropped; Slack gives every real
-// click its own action_ts, so the button's value need not be part of the key.
+// repetition — same person, same button of the same request (its value), same action_ts — is
+// dropped: deduplication is by request and action, and action_ts alone does not name a request.
 func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
-	key := user + "|" + action.ActionID + "|" + action.ActionTs
+	key := user + "|" + action.ActionID + "|" + action.ActionTs + "|" + action.Value
 	now := h.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
