@@ -7,11 +7,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,16 +96,16 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 const requestColumns = `id, requester_id, grantee_accessowl_id, grantee_slack_id, grantee_name,
-	grantee_email, access_state_id, application_id, application_title, provisioning_type,
-	resource_id, resource_title, permissions, reason, channel, message_ts, created_at, state,
-	decided_by, decided_at, submitted_at, revocation_id, refusal`
+	grantee_email, reason, all_access, channel, message_ts, created_at, state, decided_by, decided_at`
 
-// CreateRequest stores r unless a request with its ID exists.
+const itemColumns = `request_id, access_state_id, application_id, application_title, provisioning_type,
+	resource_id, resource_title, permissions, submitted_at, revocation_id, refusal, status`
+
+// CreateRequest stores r and its items unless a request with its ID exists.
 func (s *Store) CreateRequest(ctx context.Context, r store.Request) (bool, error) {
 	var created bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := insertRequest(ctx, tx, r)
-		created = n == 1
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		created, err = insertRequest(ctx, tx, r)
 		return err
 	})
 	if err != nil {
@@ -112,62 +114,118 @@ func (s *Store) CreateRequest(ctx context.Context, r store.Request) (bool, error
 	return created, nil
 }
 
-// insertRequest inserts r unless its ID exists and returns the number of rows inserted.
-func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (int64, error) {
+// insertRequest inserts r and its items unless its ID exists, and reports whether it did.
+func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, error) {
 	if r.State == "" {
 		r.State = store.Pending
 	}
-	perms, err := json.Marshal(nonNil(r.Permissions))
-	if err != nil {
-		return 0, err
-	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		r.ID.String(), r.RequesterID, r.Grantee.AccessOwlID, r.Grantee.SlackID, r.Grantee.Name,
-		r.Grantee.Email, r.AccessStateID, r.ApplicationID, r.ApplicationTitle, r.ProvisioningType,
-		r.ResourceID, r.ResourceTitle, string(perms), r.Reason, r.Channel, r.MessageTS,
-		micros(r.CreatedAt), string(r.State), r.DecidedBy, micros(r.DecidedAt),
-		micros(r.SubmittedAt), r.RevocationID, r.Refusal)
+		r.Grantee.Email, r.Reason, r.All, r.Channel, r.MessageTS, micros(r.CreatedAt), string(r.State),
+		r.DecidedBy, micros(r.DecidedAt))
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	return res.RowsAffected()
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	for i, it := range r.Items {
+		perms, err := json.Marshal(permissionsOf(it.Permissions))
+		if err != nil {
+			return false, err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO items (position, `+itemColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			i, r.ID.String(), it.AccessStateID, it.ApplicationID, it.ApplicationTitle, it.ProvisioningType,
+			it.ResourceID, it.ResourceTitle, string(perms), micros(it.SubmittedAt), it.RevocationID,
+			it.Refusal, string(it.Status))
+		if err != nil {
+			return false, fmt.Errorf("item %s: %w", it.AccessStateID, err)
+		}
+	}
+	return true, nil
 }
 
 // Request returns the request with the given ID.
 func (s *Store) Request(ctx context.Context, id uuid.UUID) (store.Request, error) {
-	return s.requestWhere(ctx, s.db, "id = ?", id.String())
+	return requestByID(ctx, s.db, id.String())
 }
 
-// RequestByRevocation returns the request that created an AccessOwl revocation.
+// RequestByRevocation returns the request one of whose items created a revocation.
 func (s *Store) RequestByRevocation(ctx context.Context, revocationID string) (store.Request, error) {
 	if revocationID == "" {
 		return store.Request{}, store.ErrNotFound
 	}
-	return s.requestWhere(ctx, s.db, "revocation_id = ?", revocationID)
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT request_id FROM items WHERE revocation_id = ?`, revocationID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Request{}, fmt.Errorf("request of revocation %s: %w", revocationID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Request{}, fmt.Errorf("request of revocation %s: %w", revocationID, err)
+	}
+	return requestByID(ctx, s.db, id)
 }
 
 // queryer is what *sql.DB and *sql.Tx share for reading.
 type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) requestWhere(ctx context.Context, q queryer, where string, args ...any) (store.Request, error) {
-	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE `+where, args...))
+func requestByID(ctx context.Context, q queryer, id string) (store.Request, error) {
+	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Request{}, store.ErrNotFound
+		return store.Request{}, fmt.Errorf("request %s: %w", id, store.ErrNotFound)
 	}
-	return r, err
+	if err != nil {
+		return store.Request{}, fmt.Errorf("request %s: %w", id, err)
+	}
+	if err := withItems(ctx, q, []*store.Request{&r}); err != nil {
+		return store.Request{}, err
+	}
+	return r, nil
+}
+
+// requestsWhere returns the requests a query of their IDs selects, in its order, with their items.
+func requestsWhere(ctx context.Context, q queryer, query string, args ...any) ([]store.Request, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE `+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	requests, err := collect(rows, scanRequest)
+	if err != nil {
+		return nil, err
+	}
+	ptrs := make([]*store.Request, len(requests))
+	for i := range requests {
+		ptrs[i] = &requests[i]
+	}
+	return requests, withItems(ctx, q, ptrs)
+}
+
+// withItems loads the items of requests, in their order.
+func withItems(ctx context.Context, q queryer, requests []*store.Request) error {
+	for _, r := range requests {
+		rows, err := q.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE request_id = ? ORDER BY position`, r.ID.String())
+		if err != nil {
+			return fmt.Errorf("items of request %s: %w", r.ID, err)
+		}
+		if r.Items, err = collect(rows, scanItem); err != nil {
+			return fmt.Errorf("items of request %s: %w", r.ID, err)
+		}
+	}
+	return nil
 }
 
 // SetMessage records where a request's approval message was posted.
 func (s *Store) SetMessage(ctx context.Context, id uuid.UUID, channel, ts string) error {
-	return s.updateOne(ctx, "set message of request "+id.String(),
+	return updateOne(ctx, s.db, "set message of request "+id.String(),
 		`UPDATE requests SET channel = ?, message_ts = ? WHERE id = ?`, channel, ts, id.String())
 }
 
-// Decide records d if the request is pending; see store.Store.
+// Decide records d if the request is pending; see store.Decisions.
 func (s *Store) Decide(ctx context.Context, r store.Request, d store.Decision) (store.Request, bool, error) {
 	if d.State != store.Approved && d.State != store.Rejected {
 		return store.Request{}, false, fmt.Errorf("decide request %s: %q is not a decision", r.ID, d.State)
@@ -191,7 +249,7 @@ func (s *Store) Decide(ctx context.Context, r store.Request, d store.Decision) (
 			return err
 		}
 		decided = n == 1
-		stored, err = s.requestWhere(ctx, tx, "id = ?", r.ID.String())
+		stored, err = requestByID(ctx, tx, r.ID.String())
 		return err
 	})
 	if err != nil {
@@ -205,134 +263,162 @@ func (s *Store) ExpirePending(ctx context.Context, cutoff time.Time) ([]store.Re
 	var expired []store.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE requests SET state = 'expired'
-			WHERE state = 'pending' AND created_at < ? RETURNING `+requestColumns, micros(cutoff))
+			WHERE state = 'pending' AND created_at < ? RETURNING id`, micros(cutoff))
 		if err != nil {
 			return err
 		}
-		expired, err = collect(rows, scanRequest)
-		return err
+		ids, err := collect(rows, func(row scanner) (id string, err error) { return id, row.Scan(&id) })
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := requestByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			expired = append(expired, r)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire requests: %w", err)
 	}
+	slices.SortFunc(expired, func(a, b store.Request) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID.String(), b.ID.String()))
+	})
 	return expired, nil
 }
 
-// MarkSubmitting records the first submission attempt of a request.
-func (s *Store) MarkSubmitting(ctx context.Context, id uuid.UUID, at time.Time) (store.Request, error) {
-	var stored store.Request
+// MarkSubmitting records the first submission attempt of an item.
+func (s *Store) MarkSubmitting(ctx context.Context, id uuid.UUID, accessStateID string, at time.Time) (store.Item, error) {
+	var item store.Item
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET submitted_at = ?
-			WHERE id = ? AND submitted_at = 0`, micros(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET submitted_at = ?
+			WHERE request_id = ? AND access_state_id = ? AND submitted_at = 0`, micros(at), id.String(), accessStateID); err != nil {
 			return err
 		}
 		var err error
-		stored, err = s.requestWhere(ctx, tx, "id = ?", id.String())
+		item, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items
+			WHERE request_id = ? AND access_state_id = ?`, id.String(), accessStateID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
 		return err
 	})
 	if err != nil {
-		return store.Request{}, fmt.Errorf("mark request %s submitting: %w", id, err)
+		return store.Item{}, fmt.Errorf("mark item %s of request %s submitting: %w", accessStateID, id, err)
 	}
-	return stored, nil
+	return item, nil
 }
 
-// SetRevocation records the AccessOwl revocation a request created.
-func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, revocationID string) error {
-	return s.updateOne(ctx, "set revocation of request "+id.String(),
-		`UPDATE requests SET revocation_id = ? WHERE id = ?`, revocationID, id.String())
+// SetRevocation records the revocation an item created and starts tracking it.
+func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, revocationID string, nextCheck time.Time) error {
+	what := fmt.Sprintf("set revocation %s of item %s of request %s", revocationID, accessStateID, id)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var owner, ownerItem string
+		err := tx.QueryRowContext(ctx, `SELECT request_id, access_state_id FROM items WHERE revocation_id = ?`,
+			revocationID).Scan(&owner, &ownerItem)
+		switch {
+		case err == nil && (owner != id.String() || ownerItem != accessStateID):
+			return fmt.Errorf("%s: it belongs to request %s: %w", what, owner, store.ErrConflict)
+		case err == nil:
+			return nil // recorded before
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var current string
+		err = tx.QueryRowContext(ctx, `SELECT revocation_id FROM items WHERE request_id = ? AND access_state_id = ?`,
+			id.String(), accessStateID).Scan(&current)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("%s: %w", what, err)
+		case current != "":
+			return fmt.Errorf("%s: the item has revocation %s: %w", what, current, store.ErrConflict)
+		}
+		return updateOne(ctx, tx, what, `UPDATE items SET revocation_id = ?, next_check = ?
+			WHERE request_id = ? AND access_state_id = ?`, revocationID, micros(nextCheck), id.String(), accessStateID)
+	})
 }
 
-// SetRefusal records that AccessOwl refused a request's submission for good.
-func (s *Store) SetRefusal(ctx context.Context, id uuid.UUID, refusal string) error {
-	return s.updateOne(ctx, "set refusal of request "+id.String(),
-		`UPDATE requests SET refusal = ? WHERE id = ?`, refusal, id.String())
+// SetRefusal records that AccessOwl refused an item's submission for good.
+func (s *Store) SetRefusal(ctx context.Context, id uuid.UUID, accessStateID, refusal string) error {
+	return updateOne(ctx, s.db, fmt.Sprintf("set refusal of item %s of request %s", accessStateID, id),
+		`UPDATE items SET refusal = ? WHERE request_id = ? AND access_state_id = ?`, refusal, id.String(), accessStateID)
 }
 
-// Unsubmitted returns approved requests with neither a revocation nor a refusal, oldest first.
+// Unsubmitted returns approved requests with an item neither submitted nor refused, oldest first.
 func (s *Store) Unsubmitted(ctx context.Context) ([]store.Request, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
-		WHERE state = 'approved' AND revocation_id = '' AND refusal = '' ORDER BY created_at, id`)
+	requests, err := requestsWhere(ctx, s.db, `state = 'approved' AND EXISTS (SELECT 1 FROM items
+		WHERE items.request_id = requests.id AND revocation_id = '' AND refusal = '') ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list unsubmitted requests: %w", err)
 	}
-	return collect(rows, scanRequest)
+	return requests, nil
 }
 
-// Track starts following a revocation.
-func (s *Store) Track(ctx context.Context, t store.Tracked) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tracked
-		(revocation_id, request_id, status, next_check, unchanged, final, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (revocation_id) DO NOTHING`,
-		t.RevocationID, t.RequestID.String(), t.Status, micros(t.NextCheck), t.Unchanged, t.Final, micros(t.UpdatedAt))
+const trackedColumns = `revocation_id, request_id, access_state_id, status, next_check, unchanged, updated_at`
+
+// Tracking returns the revocations still being followed, soonest check first.
+func (s *Store) Tracking(ctx context.Context) ([]store.Tracked, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+trackedColumns+` FROM items
+		WHERE revocation_id != '' AND status NOT IN ('revoked', 'rejected') ORDER BY next_check, revocation_id`)
 	if err != nil {
-		return fmt.Errorf("track revocation %s: %w", t.RevocationID, err)
+		return nil, fmt.Errorf("list tracked revocations: %w", err)
 	}
-	return nil
+	return collect(rows, scanTracked)
+}
+
+// TrackedRevocation returns one tracked revocation.
+func (s *Store) TrackedRevocation(ctx context.Context, revocationID string) (store.Tracked, error) {
+	t, err := scanTracked(s.db.QueryRowContext(ctx, `SELECT `+trackedColumns+` FROM items
+		WHERE revocation_id = ? AND revocation_id != ''`, revocationID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("tracked revocation %q: %w", revocationID, store.ErrNotFound)
+	}
+	return t, err
 }
 
 // UpdateTracked saves the latest check of a tracked revocation.
 func (s *Store) UpdateTracked(ctx context.Context, t store.Tracked) error {
-	return s.updateOne(ctx, "update tracked revocation "+t.RevocationID,
-		`UPDATE tracked SET status = ?, next_check = ?, unchanged = ?, final = ?, updated_at = ?
-		WHERE revocation_id = ?`,
-		t.Status, micros(t.NextCheck), t.Unchanged, t.Final, micros(t.UpdatedAt), t.RevocationID)
+	return updateOne(ctx, s.db, "update tracked revocation "+t.RevocationID,
+		`UPDATE items SET status = ?, next_check = ?, unchanged = ?, updated_at = ?
+		WHERE revocation_id = ? AND revocation_id != ''`,
+		string(t.Status), micros(t.NextCheck), t.Unchanged, micros(t.UpdatedAt), t.RevocationID)
 }
 
-// Tracking returns the revocations still being followed, soonest check first.
-func (s *Store) Tracking(ctx context.Context) ([]store.Tracked, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT revocation_id, request_id, status, next_check,
-		unchanged, final, updated_at FROM tracked WHERE final = 0 ORDER BY next_check, revocation_id`)
+// ClaimPost reserves a reply once per request and key.
+func (s *Store) ClaimPost(ctx context.Context, p store.Post) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO posts (request_id, key, claimed_at)
+		VALUES (?, ?, ?) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, micros(p.ClaimedAt))
 	if err != nil {
-		return nil, fmt.Errorf("list tracked revocations: %w", err)
-	}
-	return collect(rows, func(row scanner) (store.Tracked, error) {
-		var (
-			t                    store.Tracked
-			requestID            string
-			nextCheck, updatedAt int64
-		)
-		err := row.Scan(&t.RevocationID, &requestID, &t.Status, &nextCheck, &t.Unchanged, &t.Final, &updatedAt)
-		if err != nil {
-			return t, err
-		}
-		t.NextCheck, t.UpdatedAt = fromMicros(nextCheck), fromMicros(updatedAt)
-		t.RequestID, err = uuid.Parse(requestID)
-		return t, err
-	})
-}
-
-// ClaimStatus reserves the announcement of a status change.
-func (s *Store) ClaimStatus(ctx context.Context, p store.StatusPost) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO status_posts (revocation_id, status, request_id, claimed_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (revocation_id, status) DO NOTHING`,
-		p.RevocationID, p.Status, p.RequestID.String(), micros(p.ClaimedAt))
-	if err != nil {
-		return false, fmt.Errorf("claim status %s of %s: %w", p.Status, p.RevocationID, err)
+		return false, fmt.Errorf("claim reply %s of request %s: %w", p.Key, p.RequestID, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
 
-// MarkStatusPosted records the thread reply that announced a status.
-func (s *Store) MarkStatusPosted(ctx context.Context, revocationID, status, ts string) error {
-	return s.updateOne(ctx, fmt.Sprintf("mark status %s of %s posted", status, revocationID),
-		`UPDATE status_posts SET posted_ts = ? WHERE revocation_id = ? AND status = ?`, ts, revocationID, status)
+// MarkPosted records the ts of a claimed reply.
+func (s *Store) MarkPosted(ctx context.Context, requestID uuid.UUID, key, ts string) error {
+	return updateOne(ctx, s.db, fmt.Sprintf("mark reply %s of request %s posted", key, requestID),
+		`UPDATE posts SET posted_ts = ? WHERE request_id = ? AND key = ?`, ts, requestID.String(), key)
 }
 
-// UnpostedStatuses returns claimed statuses with no recorded reply, oldest first.
-func (s *Store) UnpostedStatuses(ctx context.Context) ([]store.StatusPost, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT revocation_id, request_id, status, claimed_at, posted_ts
-		FROM status_posts WHERE posted_ts = '' ORDER BY claimed_at, revocation_id, status`)
+// UnpostedPosts returns claimed replies with no recorded ts, oldest first.
+func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT request_id, key, claimed_at, posted_ts
+		FROM posts WHERE posted_ts = '' ORDER BY claimed_at, request_id, key`)
 	if err != nil {
-		return nil, fmt.Errorf("list unposted statuses: %w", err)
+		return nil, fmt.Errorf("list unposted replies: %w", err)
 	}
-	return collect(rows, func(row scanner) (store.StatusPost, error) {
+	return collect(rows, func(row scanner) (store.Post, error) {
 		var (
-			p         store.StatusPost
+			p         store.Post
 			requestID string
 			claimedAt int64
 		)
-		err := row.Scan(&p.RevocationID, &requestID, &p.Status, &claimedAt, &p.PostedTS)
+		err := row.Scan(&requestID, &p.Key, &claimedAt, &p.PostedTS)
 		if err != nil {
 			return p, err
 		}
@@ -345,7 +431,7 @@ func (s *Store) UnpostedStatuses(ctx context.Context) ([]store.StatusPost, error
 // Audit appends a record to the audit trail.
 func (s *Store) Audit(ctx context.Context, a store.AuditRecord) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, request_id, actor, action, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?)`, micros(a.At), a.RequestID.String(), a.Actor, a.Action, a.Outcome, a.Detail)
+		VALUES (?, ?, ?, ?, ?, ?)`, micros(a.At), a.RequestID.String(), a.Actor, string(a.Action), string(a.Outcome), a.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s of request %s: %w", a.Action, a.RequestID, err)
 	}
@@ -361,23 +447,28 @@ func (s *Store) AuditTrail(ctx context.Context, requestID uuid.UUID) ([]store.Au
 	}
 	return collect(rows, func(row scanner) (store.AuditRecord, error) {
 		var (
-			a  store.AuditRecord
-			id string
-			at int64
+			a                   store.AuditRecord
+			id, action, outcome string
+			at                  int64
 		)
-		err := row.Scan(&at, &id, &a.Actor, &a.Action, &a.Outcome, &a.Detail)
+		err := row.Scan(&at, &id, &a.Actor, &action, &outcome, &a.Detail)
 		if err != nil {
 			return a, err
 		}
-		a.At = fromMicros(at)
+		a.At, a.Action, a.Outcome = fromMicros(at), store.Action(action), store.Outcome(outcome)
 		a.RequestID, err = uuid.Parse(id)
 		return a, err
 	})
 }
 
+// execer is what *sql.DB and *sql.Tx share for writing.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // updateOne runs an UPDATE that must change exactly one row, and reports ErrNotFound otherwise.
-func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
+func updateOne(ctx context.Context, db execer, what, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -410,26 +501,73 @@ type scanner interface {
 
 func scanRequest(row scanner) (store.Request, error) {
 	var (
-		r                                 store.Request
-		id, perms, state                  string
-		createdAt, decidedAt, submittedAt int64
+		r                    store.Request
+		id, state            string
+		createdAt, decidedAt int64
 	)
 	err := row.Scan(&id, &r.RequesterID, &r.Grantee.AccessOwlID, &r.Grantee.SlackID, &r.Grantee.Name,
-		&r.Grantee.Email, &r.AccessStateID, &r.ApplicationID, &r.ApplicationTitle, &r.ProvisioningType,
-		&r.ResourceID, &r.ResourceTitle, &perms, &r.Reason, &r.Channel, &r.MessageTS, &createdAt, &state,
-		&r.DecidedBy, &decidedAt, &submittedAt, &r.RevocationID, &r.Refusal)
+		&r.Grantee.Email, &r.Reason, &r.All, &r.Channel, &r.MessageTS, &createdAt, &state, &r.DecidedBy, &decidedAt)
 	if err != nil {
 		return r, err
 	}
 	if r.ID, err = uuid.Parse(id); err != nil {
 		return r, fmt.Errorf("request ID %q: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(perms), &r.Permissions); err != nil {
-		return r, fmt.Errorf("permissions of request %s: %w", id, err)
-	}
 	r.State = store.State(state)
-	r.CreatedAt, r.DecidedAt, r.SubmittedAt = fromMicros(createdAt), fromMicros(decidedAt), fromMicros(submittedAt)
+	r.CreatedAt, r.DecidedAt = fromMicros(createdAt), fromMicros(decidedAt)
 	return r, nil
+}
+
+func scanItem(row scanner) (store.Item, error) {
+	var (
+		it                   store.Item
+		requestID, perms, st string
+		submittedAt          int64
+	)
+	err := row.Scan(&requestID, &it.AccessStateID, &it.ApplicationID, &it.ApplicationTitle, &it.ProvisioningType,
+		&it.ResourceID, &it.ResourceTitle, &perms, &submittedAt, &it.RevocationID, &it.Refusal, &st)
+	if err != nil {
+		return it, err
+	}
+	var stored []permission
+	if err := json.Unmarshal([]byte(perms), &stored); err != nil {
+		return it, fmt.Errorf("permissions of item %s: %w", it.AccessStateID, err)
+	}
+	for _, p := range stored {
+		it.Permissions = append(it.Permissions, store.Permission(p))
+	}
+	it.SubmittedAt, it.Status = fromMicros(submittedAt), store.Status(st)
+	return it, nil
+}
+
+func scanTracked(row scanner) (store.Tracked, error) {
+	var (
+		t                    store.Tracked
+		requestID, status    string
+		nextCheck, updatedAt int64
+	)
+	err := row.Scan(&t.RevocationID, &requestID, &t.AccessStateID, &status, &nextCheck, &t.Unchanged, &updatedAt)
+	if err != nil {
+		return t, err
+	}
+	t.Status, t.NextCheck, t.UpdatedAt = store.Status(status), fromMicros(nextCheck), fromMicros(updatedAt)
+	t.RequestID, err = uuid.Parse(requestID)
+	return t, err
+}
+
+// permission is a permission as the items table keeps it, in JSON.
+type permission struct {
+	ID       string `json:"id,omitempty"`
+	Title    string `json:"title"`
+	Elevated bool   `json:"elevated,omitempty"`
+}
+
+func permissionsOf(ps []store.Permission) []permission {
+	out := make([]permission, len(ps))
+	for i, p := range ps {
+		out[i] = permission(p)
+	}
+	return out
 }
 
 func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
@@ -459,9 +597,3 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}

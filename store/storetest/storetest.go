@@ -1,7 +1,7 @@
 // Package storetest checks a store.Store implementation against the rules the bot relies on:
 // idempotent creation, decisions as a compare-and-set that concurrent callers cannot both win,
-// expiry of only what is still pending, and statuses claimed at most once. Every implementation
-// runs Run from its own tests.
+// expiry of only what is still pending, one revocation per access of one request, and replies
+// claimed at most once. Every implementation runs Run from its own tests.
 package storetest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"revokebot/apiclient"
 	"revokebot/store"
 )
 
@@ -27,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(*testing.T, store.Store)
 	}{
 		{"creating a request twice keeps the first", testCreateIsIdempotent},
+		{"a request keeps its items in order, with their permissions", testItemsRoundTrip},
 		{"an unknown request is not found", testUnknownRequest},
 		{"the first decision wins and later ones see it", testFirstDecisionWins},
 		{"a decision creates a request missing from the store", testDecideCreatesMissing},
@@ -36,11 +38,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"an expired request cannot be decided", testExpiredCannotBeDecided},
 		{"submission keeps the earliest attempt", testMarkSubmittingKeepsEarliest},
 		{"a request is found by its revocation", testRequestByRevocation},
-		{"setting the message of an unknown request fails", testSetMessageUnknown},
-		{"approved requests with neither revocation nor refusal are unsubmitted", testUnsubmitted},
-		{"tracking is idempotent and final ones drop out", testTracking},
-		{"a status is claimed once", testClaimStatusOnce},
-		{"a claimed status stays unposted until marked", testUnpostedStatuses},
+		{"writes to an unknown request or item fail", testWritesToUnknown},
+		{"a revocation belongs to one item, and an item to one revocation", testOneRevocationPerItem},
+		{"approved items with neither revocation nor refusal are unsubmitted", testUnsubmitted},
+		{"tracking follows revocations until final, soonest first", testTracking},
+		{"a tracked revocation is found by its ID", testTrackedRevocation},
+		{"a reply is claimed once", testClaimPostOnce},
+		{"a claimed reply stays unposted until marked", testUnpostedPosts},
 		{"the audit trail keeps order and request", testAuditTrail},
 		{"ping answers", testPing},
 	}
@@ -53,7 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
-// NewRequest returns a pending request with every field set, as the bot would create it.
+// NewRequest returns a pending request for one access with every field set, as the bot would
+// create it.
 func NewRequest(n int) store.Request {
 	return store.Request{
 		ID:          uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "request-%d", n)),
@@ -64,18 +69,41 @@ func NewRequest(n int) store.Request {
 			Name:        "Alex Doe",
 			Email:       "alex@example.com",
 		},
+		Reason:    "left the company — see ticket #42",
+		Items:     []store.Item{NewItem(n)},
+		Channel:   "C0REVOKE",
+		CreatedAt: t0.Add(time.Duration(n) * time.Minute),
+		State:     store.Pending,
+	}
+}
+
+// NewItem returns an access with every field a new request's item has.
+func NewItem(n int) store.Item {
+	return store.Item{
 		AccessStateID:    fmt.Sprintf("9a1e0000-0000-4000-8000-%012d", n),
 		ApplicationID:    "a0000000-0000-4000-8000-000000000001",
 		ApplicationTitle: "GitHub",
 		ProvisioningType: "automatic",
 		ResourceID:       "r0000000-0000-4000-8000-000000000001",
 		ResourceTitle:    "acme/infra",
-		Permissions:      []string{"admin", "write"},
-		Reason:           "left the company — see ticket #42",
-		Channel:          "C0REVOKE",
-		CreatedAt:        t0.Add(time.Duration(n) * time.Minute),
-		State:            store.Pending,
+		Permissions: []store.Permission{
+			{ID: "p0000000-0000-4000-8000-000000000001", Title: "admin", Elevated: true},
+			{ID: "p0000000-0000-4000-8000-000000000002", Title: "write"},
+		},
 	}
+}
+
+// newOffboarding returns a pending request for every one of n accesses.
+func newOffboarding(n int) store.Request {
+	r := NewRequest(1000 + n)
+	r.All = true
+	r.Items = nil
+	for i := range n {
+		it := NewItem(1000*n + i)
+		it.ApplicationTitle = fmt.Sprintf("App %d", i)
+		r.Items = append(r.Items, it)
+	}
+	return r
 }
 
 func mustCreate(t *testing.T, s store.Store, r store.Request) {
@@ -95,11 +123,26 @@ func mustGet(t *testing.T, s store.Store, id uuid.UUID) store.Request {
 	return r
 }
 
+func mustApprove(t *testing.T, s store.Store, r store.Request) {
+	t.Helper()
+	if _, _, err := s.Decide(t.Context(), r, store.Decision{State: store.Approved, By: "U0APPROVER", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustSetRevocation(t *testing.T, s store.Store, r store.Request, item int, revocationID string, next time.Time) {
+	t.Helper()
+	if err := s.SetRevocation(t.Context(), r.ID, r.Items[item].AccessStateID, revocationID, next); err != nil {
+		t.Fatalf("SetRevocation(%s): %v", revocationID, err)
+	}
+}
+
 func testCreateIsIdempotent(t *testing.T, s store.Store) {
 	r := NewRequest(1)
 	mustCreate(t, s, r)
 	again := r
 	again.Reason = "a different reason"
+	again.Items = []store.Item{NewItem(2)}
 	created, err := s.CreateRequest(t.Context(), again)
 	if err != nil || created {
 		t.Fatalf("second CreateRequest = %v, %v; want not created", created, err)
@@ -109,12 +152,26 @@ func testCreateIsIdempotent(t *testing.T, s store.Store) {
 	}
 }
 
+func testItemsRoundTrip(t *testing.T, s store.Store) {
+	r := newOffboarding(25)
+	r.Items[3].Permissions = nil
+	r.Items[4].ResourceID, r.Items[4].ResourceTitle = "", ""
+	mustCreate(t, s, r)
+	got := mustGet(t, s, r.ID)
+	if diff := cmp.Diff(r, got); diff != "" {
+		t.Errorf("stored offboarding (-want +got):\n%s", diff)
+	}
+}
+
 func testUnknownRequest(t *testing.T, s store.Store) {
 	if _, err := s.Request(t.Context(), uuid.New()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Request(unknown) error = %v, want ErrNotFound", err)
 	}
 	if _, err := s.RequestByRevocation(t.Context(), "no-such-revocation"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RequestByRevocation(unknown) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RequestByRevocation(t.Context(), ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RequestByRevocation(\"\") error = %v, want ErrNotFound", err)
 	}
 }
 
@@ -152,8 +209,10 @@ func testDecideCreatesMissing(t *testing.T, s store.Store) {
 	if err != nil || !decided {
 		t.Fatalf("Decide on a missing request = %v, %v; want decided", decided, err)
 	}
-	if stored.State != store.Rejected || stored.Reason != r.Reason || stored.AccessStateID != r.AccessStateID {
-		t.Errorf("stored = %+v; want the button's request, rejected", stored)
+	want := r
+	want.State, want.DecidedBy, want.DecidedAt = store.Rejected, d.By, d.At
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("request created by its decision (-want +got):\n%s", diff)
 	}
 }
 
@@ -215,16 +274,16 @@ func testExpiry(t *testing.T, s store.Store) {
 	for _, r := range []store.Request{old, decided, fresh} {
 		mustCreate(t, s, r)
 	}
-	if _, _, err := s.Decide(t.Context(), decided, store.Decision{State: store.Approved, By: "U1", At: t0}); err != nil {
-		t.Fatal(err)
-	}
+	mustApprove(t, s, decided)
 	cutoff := t0.Add(5 * time.Minute)
 	expired, err := s.ExpirePending(t.Context(), cutoff)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(expired) != 1 || expired[0].ID != old.ID || expired[0].State != store.Expired {
-		t.Fatalf("ExpirePending = %+v; want only the old pending request, expired", expired)
+	want := old
+	want.State = store.Expired
+	if diff := cmp.Diff([]store.Request{want}, expired); diff != "" {
+		t.Fatalf("ExpirePending: want only the old pending request, expired, with its items (-want +got):\n%s", diff)
 	}
 	if again, err := s.ExpirePending(t.Context(), cutoff); err != nil || len(again) != 0 {
 		t.Errorf("second ExpirePending = %d requests, %v; want none", len(again), err)
@@ -250,107 +309,153 @@ func testExpiredCannotBeDecided(t *testing.T, s store.Store) {
 }
 
 func testMarkSubmittingKeepsEarliest(t *testing.T, s store.Store) {
-	r := NewRequest(1)
+	r := newOffboarding(2)
 	mustCreate(t, s, r)
 	first, second := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	for _, at := range []time.Time{first, second} {
-		stored, err := s.MarkSubmitting(t.Context(), r.ID, at)
+		item, err := s.MarkSubmitting(t.Context(), r.ID, r.Items[1].AccessStateID, at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !stored.SubmittedAt.Equal(first) {
-			t.Errorf("SubmittedAt = %v, want the first attempt %v", stored.SubmittedAt, first)
+		if !item.SubmittedAt.Equal(first) || item.AccessStateID != r.Items[1].AccessStateID {
+			t.Errorf("MarkSubmitting = %+v; want item 1 with the first attempt %v", item, first)
 		}
 	}
-	if _, err := s.MarkSubmitting(t.Context(), uuid.New(), first); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("MarkSubmitting(unknown) error = %v, want ErrNotFound", err)
+	if got := mustGet(t, s, r.ID).Items[0].SubmittedAt; !got.IsZero() {
+		t.Errorf("the other item's SubmittedAt = %v, want it untouched", got)
+	}
+	if _, err := s.MarkSubmitting(t.Context(), uuid.New(), r.Items[0].AccessStateID, first); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("MarkSubmitting(unknown request) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.MarkSubmitting(t.Context(), r.ID, "no-such-access", first); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("MarkSubmitting(unknown item) error = %v, want ErrNotFound", err)
 	}
 }
 
 func testRequestByRevocation(t *testing.T, s store.Store) {
-	r := NewRequest(1)
+	r := newOffboarding(3)
 	mustCreate(t, s, r)
 	if err := s.SetMessage(t.Context(), r.ID, "C0REVOKE", "1700000000.000100"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRevocation(t.Context(), r.ID, "rev-1"); err != nil {
-		t.Fatal(err)
-	}
+	mustSetRevocation(t, s, r, 2, "rev-1", t0)
 	got, err := s.RequestByRevocation(t.Context(), "rev-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != r.ID || got.MessageTS != "1700000000.000100" || got.RevocationID != "rev-1" {
+	if got.ID != r.ID || got.MessageTS != "1700000000.000100" || got.Items[2].RevocationID != "rev-1" || got.Items[0].RevocationID != "" {
 		t.Errorf("RequestByRevocation = %+v", got)
 	}
 }
 
+func testWritesToUnknown(t *testing.T, s store.Store) {
+	r := NewRequest(1)
+	mustCreate(t, s, r)
+	as := r.Items[0].AccessStateID
+	for name, err := range map[string]error{
+		"SetMessage(unknown request)":    s.SetMessage(t.Context(), uuid.New(), "C1", "1.2"),
+		"SetRevocation(unknown request)": s.SetRevocation(t.Context(), uuid.New(), as, "rev", t0),
+		"SetRevocation(unknown item)":    s.SetRevocation(t.Context(), r.ID, "no-such-access", "rev", t0),
+		"SetRefusal(unknown request)":    s.SetRefusal(t.Context(), uuid.New(), as, "x"),
+		"SetRefusal(unknown item)":       s.SetRefusal(t.Context(), r.ID, "no-such-access", "x"),
+		"UpdateTracked(unknown)":         s.UpdateTracked(t.Context(), store.Tracked{RevocationID: "rev-unknown"}),
+		"MarkPosted(unclaimed)":          s.MarkPosted(t.Context(), r.ID, "never-claimed", "1.1"),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s error = %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+func testOneRevocationPerItem(t *testing.T, s store.Store) {
+	a, b := NewRequest(1), newOffboarding(2)
+	mustCreate(t, s, a)
+	mustCreate(t, s, b)
+	mustSetRevocation(t, s, a, 0, "rev-a", t0)
+	mustSetRevocation(t, s, a, 0, "rev-a", t0.Add(time.Hour)) // the same again: no change
+	if err := s.SetRevocation(t.Context(), a.ID, a.Items[0].AccessStateID, "rev-other", t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a second revocation for the same item: error = %v, want ErrConflict", err)
+	}
+	if err := s.SetRevocation(t.Context(), b.ID, b.Items[0].AccessStateID, "rev-a", t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another request's revocation: error = %v, want ErrConflict", err)
+	}
+	if err := s.SetRevocation(t.Context(), b.ID, b.Items[1].AccessStateID, "rev-a", t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another item's revocation: error = %v, want ErrConflict", err)
+	}
+	got := mustGet(t, s, a.ID).Items[0]
+	if got.RevocationID != "rev-a" {
+		t.Errorf("item's revocation = %q, want rev-a", got.RevocationID)
+	}
+	tracked, err := s.TrackedRevocation(t.Context(), "rev-a")
+	if err != nil || !tracked.NextCheck.Equal(t0) {
+		t.Errorf("TrackedRevocation(rev-a) = %+v, %v; want the first next check kept", tracked, err)
+	}
+	for _, it := range mustGet(t, s, b.ID).Items {
+		if it.RevocationID != "" {
+			t.Errorf("the other request's item got revocation %q", it.RevocationID)
+		}
+	}
+}
+
 func testUnsubmitted(t *testing.T, s store.Store) {
-	pending, interrupted, done, refused, rejected := NewRequest(1), NewRequest(2), NewRequest(3), NewRequest(4), NewRequest(5)
-	for _, r := range []store.Request{pending, interrupted, done, refused, rejected} {
+	pending, interrupted, done, refused, rejected, partly := NewRequest(1), NewRequest(2), NewRequest(3), NewRequest(4), NewRequest(5), newOffboarding(3)
+	for _, r := range []store.Request{pending, interrupted, done, refused, rejected, partly} {
 		mustCreate(t, s, r)
 	}
-	for _, r := range []store.Request{interrupted, done, refused} {
-		if _, _, err := s.Decide(t.Context(), r, store.Decision{State: store.Approved, By: "U1", At: t0}); err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range []store.Request{interrupted, done, refused, partly} {
+		mustApprove(t, s, r)
 	}
 	if _, _, err := s.Decide(t.Context(), rejected, store.Decision{State: store.Rejected, By: "U1", At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRevocation(t.Context(), done.ID, "rev-3"); err != nil {
+	mustSetRevocation(t, s, done, 0, "rev-3", t0)
+	if err := s.SetRefusal(t.Context(), refused.ID, refused.Items[0].AccessStateID, "access state is not active"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRefusal(t.Context(), refused.ID, "access state is not active"); err != nil {
+	mustSetRevocation(t, s, partly, 0, "rev-p0", t0)
+	if err := s.SetRefusal(t.Context(), partly.ID, partly.Items[2].AccessStateID, "already ended"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Unsubmitted(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != interrupted.ID {
-		t.Fatalf("Unsubmitted = %+v; want only the interrupted approval", got)
+	var ids []uuid.UUID
+	for _, r := range got {
+		ids = append(ids, r.ID)
 	}
-	if r := mustGet(t, s, refused.ID); r.Refusal != "access state is not active" {
-		t.Errorf("refusal not kept: %q", r.Refusal)
+	if diff := cmp.Diff([]uuid.UUID{interrupted.ID, partly.ID}, ids); diff != "" {
+		t.Fatalf("Unsubmitted: want the interrupted approval and the partly submitted offboarding, oldest first (-want +got):\n%s", diff)
 	}
-	if err := s.SetRefusal(t.Context(), uuid.New(), "x"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("SetRefusal(unknown) error = %v, want ErrNotFound", err)
+	if it := got[1].Items; it[0].RevocationID != "rev-p0" || it[1].Settled() || it[2].Refusal != "already ended" {
+		t.Errorf("the partly submitted offboarding's items = %+v", it)
 	}
-}
-
-func testSetMessageUnknown(t *testing.T, s store.Store) {
-	if err := s.SetMessage(t.Context(), uuid.New(), "C1", "1.2"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("SetMessage(unknown) error = %v, want ErrNotFound", err)
-	}
-	if err := s.SetRevocation(t.Context(), uuid.New(), "rev"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("SetRevocation(unknown) error = %v, want ErrNotFound", err)
+	if r := mustGet(t, s, refused.ID); r.Items[0].Refusal != "access state is not active" {
+		t.Errorf("refusal not kept: %+v", r.Items[0])
 	}
 }
 
 func testTracking(t *testing.T, s store.Store) {
-	a, b := NewRequest(1), NewRequest(2)
-	mustCreate(t, s, a)
-	mustCreate(t, s, b)
-	ta := store.Tracked{RevocationID: "rev-a", RequestID: a.ID, Status: "processing_access", NextCheck: t0.Add(2 * time.Minute), UpdatedAt: t0}
-	tb := store.Tracked{RevocationID: "rev-b", RequestID: b.ID, Status: "processing_access", NextCheck: t0.Add(time.Minute), UpdatedAt: t0}
-	for _, tr := range []store.Tracked{ta, tb, ta} {
-		if err := s.Track(t.Context(), tr); err != nil {
-			t.Fatal(err)
-		}
+	a, b, c := NewRequest(1), NewRequest(2), NewRequest(3)
+	for _, r := range []store.Request{a, b, c} {
+		mustCreate(t, s, r)
 	}
+	mustSetRevocation(t, s, a, 0, "rev-a", t0.Add(2*time.Minute))
+	mustSetRevocation(t, s, b, 0, "rev-b", t0.Add(time.Minute))
+	ta := store.Tracked{RevocationID: "rev-a", RequestID: a.ID, AccessStateID: a.Items[0].AccessStateID, NextCheck: t0.Add(2 * time.Minute)}
+	tb := store.Tracked{RevocationID: "rev-b", RequestID: b.ID, AccessStateID: b.Items[0].AccessStateID, NextCheck: t0.Add(time.Minute)}
 	got, err := s.Tracking(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]store.Tracked{tb, ta}, got); diff != "" {
-		t.Errorf("Tracking, soonest first (-want +got):\n%s", diff)
+		t.Errorf("Tracking, soonest first, only items with a revocation (-want +got):\n%s", diff)
 	}
-	tb.Status, tb.Final, tb.UpdatedAt = "revoked", true, t0.Add(3*time.Minute)
+	tb.Status, tb.UpdatedAt = apiclient.RevocationRevoked, t0.Add(3*time.Minute)
 	if err := s.UpdateTracked(t.Context(), tb); err != nil {
 		t.Fatal(err)
 	}
-	ta.Unchanged, ta.NextCheck = 3, t0.Add(10*time.Minute)
+	ta.Status, ta.Unchanged, ta.NextCheck, ta.UpdatedAt = apiclient.RevocationProcessing, 3, t0.Add(10*time.Minute), t0.Add(3*time.Minute)
 	if err := s.UpdateTracked(t.Context(), ta); err != nil {
 		t.Fatal(err)
 	}
@@ -361,15 +466,40 @@ func testTracking(t *testing.T, s store.Store) {
 	if diff := cmp.Diff([]store.Tracked{ta}, got); diff != "" {
 		t.Errorf("Tracking after b is final (-want +got):\n%s", diff)
 	}
-	if err := s.UpdateTracked(t.Context(), store.Tracked{RevocationID: "rev-unknown"}); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("UpdateTracked(unknown) error = %v, want ErrNotFound", err)
+	if st := mustGet(t, s, b.ID).Items[0].Status; st != apiclient.RevocationRevoked {
+		t.Errorf("b's item status = %q, want the tracked status revoked", st)
 	}
 }
 
-func testClaimStatusOnce(t *testing.T, s store.Store) {
-	r := NewRequest(1)
+func testTrackedRevocation(t *testing.T, s store.Store) {
+	r := newOffboarding(2)
 	mustCreate(t, s, r)
-	p := store.StatusPost{RevocationID: "rev-1", RequestID: r.ID, Status: "revoked", ClaimedAt: t0}
+	mustSetRevocation(t, s, r, 1, "rev-1", t0)
+	want := store.Tracked{RevocationID: "rev-1", RequestID: r.ID, AccessStateID: r.Items[1].AccessStateID, NextCheck: t0}
+	got, err := s.TrackedRevocation(t.Context(), "rev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("TrackedRevocation (-want +got):\n%s", diff)
+	}
+	want.Status = apiclient.RevocationRejected
+	if err := s.UpdateTracked(t.Context(), want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TrackedRevocation(t.Context(), "rev-1"); err != nil || got.Status != apiclient.RevocationRejected {
+		t.Errorf("a final revocation is still found: %+v, %v", got, err)
+	}
+	if _, err := s.TrackedRevocation(t.Context(), "rev-unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TrackedRevocation(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testClaimPostOnce(t *testing.T, s store.Store) {
+	r, other := NewRequest(1), NewRequest(2)
+	mustCreate(t, s, r)
+	mustCreate(t, s, other)
+	p := store.Post{RequestID: r.ID, Key: "status/rev-1/revoked", ClaimedAt: t0}
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -377,9 +507,9 @@ func testClaimStatusOnce(t *testing.T, s store.Store) {
 	)
 	for range 10 {
 		wg.Go(func() {
-			claimed, err := s.ClaimStatus(t.Context(), p)
+			claimed, err := s.ClaimPost(t.Context(), p)
 			if err != nil {
-				t.Errorf("ClaimStatus: %v", err)
+				t.Errorf("ClaimPost: %v", err)
 			}
 			if claimed {
 				mu.Lock()
@@ -392,51 +522,52 @@ func testClaimStatusOnce(t *testing.T, s store.Store) {
 	if claims != 1 {
 		t.Fatalf("%d of 10 concurrent claims won, want 1", claims)
 	}
-	p.Status = "rejected"
-	if claimed, err := s.ClaimStatus(t.Context(), p); err != nil || !claimed {
-		t.Errorf("claiming another status = %v, %v; want claimed", claimed, err)
+	for _, q := range []store.Post{
+		{RequestID: r.ID, Key: "status/rev-1/rejected", ClaimedAt: t0},
+		{RequestID: other.ID, Key: p.Key, ClaimedAt: t0},
+	} {
+		if claimed, err := s.ClaimPost(t.Context(), q); err != nil || !claimed {
+			t.Errorf("claiming %s of %s = %v, %v; want claimed", q.Key, q.RequestID, claimed, err)
+		}
 	}
 }
 
-func testUnpostedStatuses(t *testing.T, s store.Store) {
+func testUnpostedPosts(t *testing.T, s store.Store) {
 	r := NewRequest(1)
 	mustCreate(t, s, r)
-	first := store.StatusPost{RevocationID: "rev-1", RequestID: r.ID, Status: "processing_access", ClaimedAt: t0}
-	second := store.StatusPost{RevocationID: "rev-1", RequestID: r.ID, Status: "revoked", ClaimedAt: t0.Add(time.Minute)}
-	for _, p := range []store.StatusPost{second, first} {
-		if _, err := s.ClaimStatus(t.Context(), p); err != nil {
+	first := store.Post{RequestID: r.ID, Key: "status/rev-1/processing_access", ClaimedAt: t0}
+	second := store.Post{RequestID: r.ID, Key: "status/rev-1/revoked", ClaimedAt: t0.Add(time.Minute)}
+	for _, p := range []store.Post{second, first} {
+		if _, err := s.ClaimPost(t.Context(), p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.UnpostedStatuses(t.Context())
+	got, err := s.UnpostedPosts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.StatusPost{first, second}, got); diff != "" {
-		t.Errorf("UnpostedStatuses, oldest first (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]store.Post{first, second}, got); diff != "" {
+		t.Errorf("UnpostedPosts, oldest first (-want +got):\n%s", diff)
 	}
-	if err := s.MarkStatusPosted(t.Context(), "rev-1", "processing_access", "1.000200"); err != nil {
+	if err := s.MarkPosted(t.Context(), r.ID, first.Key, "1.000200"); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.UnpostedStatuses(t.Context())
+	got, err = s.UnpostedPosts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.StatusPost{second}, got); diff != "" {
-		t.Errorf("UnpostedStatuses after posting the first (-want +got):\n%s", diff)
-	}
-	if err := s.MarkStatusPosted(t.Context(), "rev-1", "never-claimed", "1.1"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("MarkStatusPosted(unclaimed) error = %v, want ErrNotFound", err)
+	if diff := cmp.Diff([]store.Post{second}, got); diff != "" {
+		t.Errorf("UnpostedPosts after posting the first (-want +got):\n%s", diff)
 	}
 }
 
 func testAuditTrail(t *testing.T, s store.Store) {
 	a, b := NewRequest(1), NewRequest(2)
 	records := []store.AuditRecord{
-		{At: t0, RequestID: a.ID, Actor: "U0REQUEST", Action: "request", Outcome: "ok"},
-		{At: t0.Add(time.Second), RequestID: b.ID, Actor: "U0REQUEST", Action: "request", Outcome: "ok"},
-		{At: t0.Add(time.Minute), RequestID: a.ID, Actor: "U0APPROVER", Action: "approve", Outcome: "ok", Detail: "first click"},
-		{At: t0.Add(time.Minute), RequestID: a.ID, Actor: "revokebot", Action: "submit", Outcome: "created", Detail: "rev-1"},
+		{At: t0, RequestID: a.ID, Actor: "U0REQUEST", Action: store.ActionRequest, Outcome: store.OutcomeCreated},
+		{At: t0.Add(time.Second), RequestID: b.ID, Actor: "U0REQUEST", Action: store.ActionRequest, Outcome: store.OutcomeCreated},
+		{At: t0.Add(time.Minute), RequestID: a.ID, Actor: "U0APPROVER", Action: store.ActionApprove, Outcome: store.OutcomeApproved, Detail: "first click"},
+		{At: t0.Add(time.Minute), RequestID: a.ID, Actor: store.BotActor, Action: store.ActionSubmit, Outcome: store.OutcomeCreated, Detail: "rev-1"},
 	}
 	for _, rec := range records {
 		if err := s.Audit(t.Context(), rec); err != nil {
