@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -240,4 +241,26 @@ type Store interface {
 	// Ping reports whether the store can be used, for readiness probes.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Label is how an access is named in lists, the form and the audit trail:
+// Application · Resource · permissions.
+func (it Item) Label() string {
+	parts := []string{it.ApplicationTitle}
+	if it.ResourceTitle != "" {
+		parts = append(parts, it.ResourceTitle)
+	} else if it.ResourceID == "" {
+		parts = append(parts, "whole application")
+	}
+	if len(it.Permissions) > 0 {
+		titles := make([]string, len(it.Permissions))
+		for i, p := range it.Permissions {
+			titles[i] = p.Title
+			if p.Elevated {
+				titles[i] += " (elevated)"
+			}
+		}
+		parts = append(parts, strings.Join(titles, ", "))
+	}
+	return strings.Join(parts, " · ")
 }

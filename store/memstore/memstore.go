@@ -70,6 +70,12 @@ func (m *Store) insert(r store.Request) bool {
 		r.State = store.Pending
 	}
 	m.requests[r.ID] = clone(r)
+	for _, it := range r.Items {
+		if it.RevocationID != "" {
+			m.revocations[it.RevocationID] = itemRef{r.ID, it.AccessStateID}
+			m.tracking[it.RevocationID] = tracking{}
+		}
+	}
 	return true
 }
 

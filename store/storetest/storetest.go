@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"approved items with neither revocation nor refusal are unsubmitted", testUnsubmitted},
 		{"tracking follows revocations until final, soonest first", testTracking},
 		{"a tracked revocation is found by its ID", testTrackedRevocation},
+		{"a request stored with its revocations is tracked", testCreateWithRevocation},
 		{"a reply is claimed once", testClaimPostOnce},
 		{"a claimed reply stays unposted until marked", testUnpostedPosts},
 		{"the audit trail keeps order and request", testAuditTrail},
@@ -492,6 +493,30 @@ func testTrackedRevocation(t *testing.T, s store.Store) {
 	}
 	if _, err := s.TrackedRevocation(t.Context(), "rev-unknown"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("TrackedRevocation(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testCreateWithRevocation(t *testing.T, s store.Store) {
+	r := newOffboarding(2)
+	r.State, r.DecidedBy, r.DecidedAt = store.Approved, "U0APPROVER", t0
+	r.Items[0].SubmittedAt, r.Items[0].RevocationID, r.Items[0].Status = t0, "rev-0", apiclient.RevocationProcessing
+	mustCreate(t, s, r)
+	if diff := cmp.Diff(r, mustGet(t, s, r.ID)); diff != "" {
+		t.Errorf("stored request (-want +got):\n%s", diff)
+	}
+	got, err := s.Tracking(t.Context())
+	want := []store.Tracked{{RevocationID: "rev-0", RequestID: r.ID, AccessStateID: r.Items[0].AccessStateID, Status: apiclient.RevocationProcessing}}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tracking (-want +got):\n%s", diff)
+	}
+	if byRev, err := s.RequestByRevocation(t.Context(), "rev-0"); err != nil || byRev.ID != r.ID {
+		t.Errorf("RequestByRevocation = %v, %v", byRev.ID, err)
+	}
+	if err := s.SetRevocation(t.Context(), r.ID, r.Items[1].AccessStateID, "rev-0", t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("linking its revocation to another item: error = %v, want ErrConflict", err)
 	}
 }
 
