@@ -221,4 +221,3 @@ func displayName(u apiclient.User, su *slack.User) string {
 	}
 	return u.Email
 }
-

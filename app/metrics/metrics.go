@@ -47,21 +47,21 @@ const trackedTimeout = 2 * time.Second
 type Metrics struct {
 	reg *prometheus.Registry
 
-	envelopes      *prometheus.CounterVec
-	redeliveries   *prometheus.CounterVec
-	ack            *prometheus.HistogramVec
-	busy           *prometheus.CounterVec
-	handlerErrors  *prometheus.CounterVec
-	panics         prometheus.Counter
-	connected      prometheus.Gauge
-	reconnects     prometheus.Counter
-	slackRequests  *prometheus.CounterVec
-	slackLimited   *prometheus.CounterVec
-	slackErrors    *prometheus.CounterVec
-	owlRequests    *prometheus.CounterVec
-	owlRetries     *prometheus.CounterVec
-	owlLimited     prometheus.Counter
-	statusChanges  *prometheus.CounterVec
+	envelopes     *prometheus.CounterVec
+	redeliveries  *prometheus.CounterVec
+	ack           *prometheus.HistogramVec
+	busy          *prometheus.CounterVec
+	handlerErrors *prometheus.CounterVec
+	panics        prometheus.Counter
+	connected     prometheus.Gauge
+	reconnects    prometheus.Counter
+	slackRequests *prometheus.CounterVec
+	slackLimited  *prometheus.CounterVec
+	slackErrors   *prometheus.CounterVec
+	owlRequests   *prometheus.CounterVec
+	owlRetries    *prometheus.CounterVec
+	owlLimited    prometheus.Counter
+	statusChanges *prometheus.CounterVec
 }
 
 // New returns Metrics on a registry of their own, with the Go runtime's and the process's

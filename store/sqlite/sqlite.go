@@ -4,10 +4,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -596,4 +596,3 @@ func fromMicros(us int64) time.Time {
 	}
 	return time.UnixMicro(us).UTC()
 }
-
