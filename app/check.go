@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
+	"revokebot/bot"
 	"revokebot/interactions"
 )
 
@@ -93,7 +93,7 @@ func checkAppToken(ctx context.Context, api *slack.Client) CheckResult {
 	// The URL is single-use and expires unused: asking for one connects nothing.
 	if _, _, err := api.StartSocketModeContext(ctx); err != nil {
 		r.Detail = slackProblem("apps.connections.open", err)
-		if strings.Contains(err.Error(), "not_allowed_token_type") {
+		if bot.SlackErrorCode(err) == "not_allowed_token_type" {
 			r.Detail += ": this must be the app-level token (xapp-…) with connections:write, and Socket Mode must be on"
 		}
 		return r
@@ -108,7 +108,7 @@ func checkChannel(ctx context.Context, api *slack.Client, channel string) CheckR
 	r := CheckResult{Setting: "REVOKE_CHANNEL_ID"}
 	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 	switch {
-	case err != nil && strings.Contains(err.Error(), "channel_not_found"):
+	case bot.SlackErrorCode(err) == "channel_not_found":
 		r.Detail = fmt.Sprintf("the bot cannot see channel %s: check the ID (channel details → About, at the bottom), and for a private channel invite the bot first", channel)
 	case err != nil:
 		r.Detail = slackProblem("conversations.info", err)
@@ -193,19 +193,16 @@ func checkDataDir(dir string) CheckResult {
 
 // slackProblem says in a sentence what Slack's answer to method means for the operator.
 func slackProblem(method string, err error) string {
-	code := err.Error()
-	var slackErr slack.SlackErrorResponse
-	if errors.As(err, &slackErr) {
-		code = slackErr.Err
-	}
-	switch {
-	case strings.Contains(code, "invalid_auth"), strings.Contains(code, "not_authed"), strings.Contains(code, "account_inactive"),
-		strings.Contains(code, "token_revoked"), strings.Contains(code, "token_expired"):
+	code := bot.SlackErrorCode(err)
+	switch code {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
 		return fmt.Sprintf("Slack refused it (%s): copy the token again from the app's settings, or reinstall the app", code)
-	case strings.Contains(code, "not_allowed_token_type"):
+	case "not_allowed_token_type":
 		return fmt.Sprintf("Slack refused it (%s): it is the wrong kind of token", code)
-	case strings.Contains(code, "missing_scope"):
+	case "missing_scope":
 		return fmt.Sprintf("the token lacks a scope %s needs (missing_scope): update the app from deploy/slack-app-manifest.yaml and reinstall it", method)
+	case "":
+		return fmt.Sprintf("%s failed: %v", method, err)
 	}
 	return fmt.Sprintf("%s failed: %s", method, code)
 }
