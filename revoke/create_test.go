@@ -32,9 +32,7 @@ func TestCreateStoresAndPostsOnce(t *testing.T) {
 	if err != nil || stored.MessageTS != got.MessageTS {
 		t.Errorf("stored = %+v, %v; want the message recorded", stored, err)
 	}
-	if diff := cmp.Diff([]store.Outcome{store.OutcomeCreated}, r.audited(req.ID, store.ActionRequest)); diff != "" {
-		t.Errorf("requests audited (-want +got):\n%s", diff)
-	}
+	r.wantAudited(req.ID, store.ActionRequest, store.OutcomeCreated)
 	if _, _, err := s.Create(t.Context(), store.Request{ID: req.ID}); err == nil {
 		t.Error("Create of a request with no access = nil error, want a refusal")
 	}
@@ -56,9 +54,7 @@ func TestCreateSaysWhenTheMessageCouldNotBePosted(t *testing.T) {
 	if !created || !errors.Is(err, ErrNotPosted) {
 		t.Errorf("Create = %v, %v; want created but ErrNotPosted", created, err)
 	}
-	if diff := cmp.Diff([]store.Outcome{store.OutcomeFailed}, r.audited(req.ID, store.ActionRequest)); diff != "" {
-		t.Errorf("requests audited (-want +got):\n%s", diff)
-	}
+	r.wantAudited(req.ID, store.ActionRequest, store.OutcomeFailed)
 }
 
 func TestEventKeysNameWhatTheyAnnounce(t *testing.T) {
@@ -133,10 +129,7 @@ func TestA409WhoseRevocationCannotBeFoundIsStillAlreadySubmitted(t *testing.T) {
 		r := newRig(t, newMemStore())
 		s := r.service(func(c *Config) { c.AccessOwl = lookupFails{r.client} })
 		req := r.approved(owltest.SeedAutomaticApp)
-		it := req.Items[0]
-		if _, err := r.client.CreateRevocation(t.Context(), req.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: req.Reason}); err != nil {
-			t.Fatal(err)
-		}
+		r.fileAtAccessOwl(req)
 		if got := r.approve(s, req, approverID).Submission.Worst().Result; got != AlreadySubmitted {
 			t.Errorf("submission = %v, want AlreadySubmitted", got)
 		}
@@ -161,10 +154,7 @@ func TestARevocationIsNeverLinkedToTwoRequests(t *testing.T) {
 		other, rev := r.submitted(owltest.SeedAutomaticApp)
 		s := r.service(func(c *Config) { c.AccessOwl = findsAnother{AccessOwl: r.client, rev: rev} })
 		req := r.approved(owltest.SeedAutomaticApp)
-		it := req.Items[0]
-		if _, err := r.client.CreateRevocation(t.Context(), req.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: req.Reason}); err != nil {
-			t.Fatal(err)
-		}
+		r.fileAtAccessOwl(req)
 		r.approve(s, req, approverID)
 		stored, _ := r.store.Request(t.Context(), req.ID)
 		if stored.Items[0].RevocationID != "" {

@@ -29,19 +29,12 @@ type expiry struct {
 
 // run sweeps at once and then every interval until ctx ends; it then returns nil.
 func (e *expiry) run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
+	return loop(ctx, nil, func(ctx context.Context) time.Duration {
 		if err := e.sweep(ctx); err != nil && ctx.Err() == nil {
 			e.s.log.Error("expiry sweep failed", "error", err)
 		}
-		timer.Reset(e.interval)
-	}
+		return e.interval
+	})
 }
 
 // sweep expires every request still pending past the TTL and announces each one this call

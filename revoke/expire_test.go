@@ -96,9 +96,7 @@ func checkExpired(t *testing.T, r *rig, req store.Request) {
 	if diff := cmp.Diff([]Kind{RequestExpired}, r.notes.kinds(req.MessageTS)); diff != "" {
 		t.Errorf("thread replies (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]store.Outcome{store.OutcomeExpired}, r.audited(req.ID, store.ActionExpire)); diff != "" {
-		t.Errorf("expiries audited (-want +got):\n%s", diff)
-	}
+	r.wantAudited(req.ID, store.ActionExpire, store.OutcomeExpired)
 }
 
 func TestExpirySweepIntervalIsATenthOfTheTTLWithinBounds(t *testing.T) {

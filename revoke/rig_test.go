@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
@@ -225,6 +226,32 @@ func (r *rig) audited(id uuid.UUID, action store.Action) []store.Outcome {
 		}
 	}
 	return out
+}
+
+// wantAudited checks the outcomes of a request's audit records of one action, in order.
+func (r *rig) wantAudited(id uuid.UUID, action store.Action, want ...store.Outcome) {
+	r.t.Helper()
+	if diff := cmp.Diff(want, r.audited(id, action)); diff != "" {
+		r.t.Errorf("%s audited (-want +got):\n%s", action, diff)
+	}
+}
+
+// wantStatuses checks the statuses announced in a thread, in order.
+func (r *rig) wantStatuses(ts string, want ...store.Status) {
+	r.t.Helper()
+	if diff := cmp.Diff(want, r.notes.statuses(ts)); diff != "" {
+		r.t.Errorf("statuses announced (-want +got):\n%s", diff)
+	}
+}
+
+// fileAtAccessOwl sends req's first item to AccessOwl with its key, as another replica or a
+// process that died before recording it would have.
+func (r *rig) fileAtAccessOwl(req store.Request) {
+	r.t.Helper()
+	it := req.Items[0]
+	if _, err := r.client.CreateRevocation(r.t.Context(), req.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: req.Reason}); err != nil {
+		r.t.Fatal(err)
+	}
 }
 
 // notifier is a Notifier that keeps what Slack would show: approval messages, their updates and

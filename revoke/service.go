@@ -185,6 +185,25 @@ func (s *Service) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// loop runs step at once, and then again when the wait it returns is over or wake fires, until
+// ctx ends; it then returns nil.
+func loop(ctx context.Context, wake <-chan struct{}, step func(context.Context) time.Duration) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-wake:
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		timer.Reset(step(ctx))
+	}
+}
+
 // Audit records an action in the store's audit trail and in the log: routine outcomes at info,
 // refusals and failures at warn.
 func (s *Service) Audit(ctx context.Context, a store.AuditRecord) {

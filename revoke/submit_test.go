@@ -59,9 +59,7 @@ func TestApprovalSubmitsOnceAndAnnouncesIt(t *testing.T) {
 			t.Errorf("submission = %+v, want Created", got)
 		}
 		checkOneRevocation(t, r, req)
-		if diff := cmp.Diff([]store.Status{processing}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing)
 		updates := r.notes.updatesOf(req.MessageTS)
 		if len(updates) != 2 || updates[0].State != store.Approved || updates[1].Items[0].Status != processing {
 			t.Errorf("approval message updates = %+v; want approved, then its status", updates)
@@ -70,12 +68,8 @@ func TestApprovalSubmitsOnceAndAnnouncesIt(t *testing.T) {
 		if it := stored.Items[0]; it.RevocationID == "" || it.SubmittedAt.IsZero() {
 			t.Errorf("stored item = %+v; want its revocation and first attempt recorded", it)
 		}
-		if diff := cmp.Diff([]store.Outcome{store.OutcomeApproved}, r.audited(req.ID, store.ActionApprove)); diff != "" {
-			t.Errorf("approvals audited (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]store.Outcome{store.OutcomeCreated}, r.audited(req.ID, store.ActionSubmit)); diff != "" {
-			t.Errorf("submissions audited (-want +got):\n%s", diff)
-		}
+		r.wantAudited(req.ID, store.ActionApprove, store.OutcomeApproved)
+		r.wantAudited(req.ID, store.ActionSubmit, store.OutcomeCreated)
 	})
 }
 
@@ -109,10 +103,7 @@ func TestA409WithNoRecordedRevocationFindsAndTracksIt(t *testing.T) {
 		s := r.service()
 		// Another replica, or a process that died, sent the POST and recorded nothing.
 		req := r.approved(owltest.SeedAdminApp)
-		it := req.Items[0]
-		if _, err := r.client.CreateRevocation(t.Context(), req.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: req.Reason}); err != nil {
-			t.Fatal(err)
-		}
+		r.fileAtAccessOwl(req)
 
 		d := r.approve(s, req, "U0SECOND")
 		if got := d.Submission.Worst().Result; got != AlreadySubmitted {
@@ -120,12 +111,10 @@ func TestA409WithNoRecordedRevocationFindsAndTracksIt(t *testing.T) {
 		}
 		checkOneRevocation(t, r, req)
 		stored, _ := r.store.Request(t.Context(), req.ID)
-		if want := r.revocationsOf(it.AccessStateID)[0].ID; stored.Items[0].RevocationID != want {
+		if want := r.revocationsOf(req.Items[0].AccessStateID)[0].ID; stored.Items[0].RevocationID != want {
 			t.Errorf("recorded revocation %q, want the one AccessOwl holds, %s", stored.Items[0].RevocationID, want)
 		}
-		if diff := cmp.Diff([]store.Status{processing}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing)
 	})
 }
 
@@ -165,9 +154,7 @@ func TestSubmissionOutcomes(t *testing.T) {
 				}
 				if tt.created == 1 {
 					checkOneRevocation(t, r, req)
-					if diff := cmp.Diff([]store.Status{processing}, r.notes.statuses(req.MessageTS)); diff != "" {
-						t.Errorf("statuses announced (-want +got):\n%s", diff)
-					}
+					r.wantStatuses(req.MessageTS, processing)
 				} else if n := len(r.notes.thread(req.MessageTS)); n != 0 {
 					t.Errorf("%d thread replies about a submission that did not happen", n)
 				}
@@ -207,9 +194,7 @@ func TestRefusalsAreToldAndNeverResent(t *testing.T) {
 		if r.calls(routePost) != posts {
 			t.Error("a refused request was submitted again on resume")
 		}
-		if diff := cmp.Diff([]store.Outcome{store.OutcomeRefused}, r.audited(req.ID, store.ActionSubmit)); diff != "" {
-			t.Errorf("submissions audited (-want +got):\n%s", diff)
-		}
+		r.wantAudited(req.ID, store.ActionSubmit, store.OutcomeRefused)
 	})
 }
 
@@ -292,12 +277,8 @@ func TestCrashAfterTheDecisionIsFinishedAtStart(t *testing.T) {
 		if diff := cmp.Diff([]string{"resume " + req.ID.String()}, spawned); diff != "" {
 			t.Errorf("work spawned (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]store.Status{processing, revoked}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]store.Outcome{store.OutcomeOK}, r.audited(req.ID, store.ActionResume)); diff != "" {
-			t.Errorf("resumptions audited (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing, revoked)
+		r.wantAudited(req.ID, store.ActionResume, store.OutcomeOK)
 	})
 }
 
@@ -319,10 +300,7 @@ func TestCrashAfterThePOSTFindsTheRevocationAtStart(t *testing.T) {
 		r := newRig(t, newMemStore())
 		// The POST went through; the process died before it recorded the revocation.
 		req := r.request(owltest.SeedAutomaticApp)
-		it := req.Items[0]
-		if _, err := r.client.CreateRevocation(t.Context(), req.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: req.Reason}); err != nil {
-			t.Fatal(err)
-		}
+		r.fileAtAccessOwl(req)
 		req.State, req.DecidedBy, req.DecidedAt = store.Approved, approverID, time.Now()
 		req.Items[0].SubmittedAt = time.Now()
 		req = r.save(req)
@@ -332,9 +310,7 @@ func TestCrashAfterThePOSTFindsTheRevocationAtStart(t *testing.T) {
 		stop()
 
 		checkOneRevocation(t, r, req)
-		if diff := cmp.Diff([]store.Status{processing, revoked}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing, revoked)
 	})
 }
 
@@ -382,9 +358,7 @@ func TestRejectSendsNothingAndLaterClicksChangeNothing(t *testing.T) {
 		if u := r.notes.updatesOf(req.MessageTS); len(u) != 1 || u[0].State != store.Rejected {
 			t.Errorf("approval message updates = %+v; want one showing the rejection", u)
 		}
-		if diff := cmp.Diff([]store.Outcome{store.OutcomeRefused}, r.audited(req.ID, store.ActionApprove)); diff != "" {
-			t.Errorf("the stale approval audited (-want +got):\n%s", diff)
-		}
+		r.wantAudited(req.ID, store.ActionApprove, store.OutcomeRefused)
 	})
 }
 

@@ -90,20 +90,7 @@ func (t *tracker) kick() {
 // replies a previous run claimed but may not have posted.
 func (t *tracker) run(ctx context.Context) error {
 	t.s.recoverUnposted(ctx)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case <-t.wake:
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		timer.Reset(t.step(ctx))
-	}
+	return loop(ctx, t.wake, t.step)
 }
 
 // step does what is due now — recovery, a sweep — and returns how long to sleep.

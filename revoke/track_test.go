@@ -33,9 +33,7 @@ func TestAutomaticRevocationGetsOneReplyPerStatusAndTheParentFollows(t *testing.
 		mustTrack(t, tr, req, rev)
 		time.Sleep(10 * time.Minute)
 
-		if diff := cmp.Diff([]store.Status{processing, revoked}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced in the thread (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing, revoked)
 		if n := len(r.notes.thread(req.MessageTS)); n != 2 {
 			t.Fatalf("%d replies in the thread, want 2", n)
 		}
@@ -52,9 +50,7 @@ func TestAutomaticRevocationGetsOneReplyPerStatusAndTheParentFollows(t *testing.
 		if rows, _ := r.store.Tracking(t.Context()); len(rows) != 0 {
 			t.Errorf("still tracking %+v after revoked, want nothing", rows)
 		}
-		if diff := cmp.Diff([]store.Outcome{store.Outcome(processing), store.Outcome(revoked)}, r.audited(req.ID, store.ActionStatus)); diff != "" {
-			t.Errorf("audited statuses (-want +got):\n%s", diff)
-		}
+		r.wantAudited(req.ID, store.ActionStatus, store.Outcome(processing), store.Outcome(revoked))
 	})
 }
 
@@ -74,9 +70,7 @@ func TestAdminRejectionGetsOneRejectedReply(t *testing.T) {
 		rejectedAt := time.Now()
 		time.Sleep(DefaultMaxStatusBackoff + time.Minute)
 
-		if diff := cmp.Diff([]store.Status{processing, rejected}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced in the thread (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing, rejected)
 		replies := r.notes.thread(req.MessageTS)
 		t.Logf("rejection seen %s after it happened, after 3 h of waiting", replies[len(replies)-1].At.Sub(rejectedAt))
 		if u := r.notes.shown(req.MessageTS); u.Items[0].Status != rejected {
@@ -107,9 +101,7 @@ func TestTrackingTwicePostsOnce(t *testing.T) {
 		mustTrack(t, replica, req, rev) // a click redelivered much later
 		time.Sleep(time.Minute)
 
-		if diff := cmp.Diff([]store.Status{processing}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced in the thread (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing)
 	})
 }
 
@@ -175,9 +167,7 @@ func TestAccessOwlFailuresDuringSweepsLoseNothing(t *testing.T) {
 				r.owl.ClearFaults()
 				time.Sleep(10 * time.Minute)
 
-				if diff := cmp.Diff([]store.Status{processing, revoked}, r.notes.statuses(req.MessageTS)); diff != "" {
-					t.Errorf("statuses announced in the thread (-want +got):\n%s", diff)
-				}
+				r.wantStatuses(req.MessageTS, processing, revoked)
 				if s := r.owl.Stats(); s.RateLimited > tt.fault.RateLimits {
 					t.Errorf("%d answers were 429, %d of them injected: the tracker went over the limit", s.RateLimited, tt.fault.RateLimits)
 				}
@@ -424,9 +414,7 @@ func TestSweepsWaitWhileTheBudgetIsBusyInsteadOfQueueing(t *testing.T) {
 			t.Errorf("%d status checks while the budget was busy; want none", n)
 		}
 		time.Sleep(2 * time.Minute)
-		if diff := cmp.Diff([]store.Status{processing, revoked}, r.notes.statuses(req.MessageTS)); diff != "" {
-			t.Errorf("statuses announced once the budget was free (-want +got):\n%s", diff)
-		}
+		r.wantStatuses(req.MessageTS, processing, revoked)
 	})
 }
 
