@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -197,4 +198,16 @@ func (s *Service) updateRequest(ctx context.Context, r store.Request) {
 	if err := s.notifier.UpdateRequest(uctx, r); err != nil {
 		s.log.Warn("could not update the approval message", "request_id", r.ID.String(), "error", err)
 	}
+}
+
+// withItem returns r with change applied to its item for an access state, on a copy of its
+// items: requests are values, and their items must not change under another holder.
+func withItem(r store.Request, accessStateID string, change func(*store.Item)) store.Request {
+	r.Items = slices.Clone(r.Items)
+	for i := range r.Items {
+		if r.Items[i].AccessStateID == accessStateID {
+			change(&r.Items[i])
+		}
+	}
+	return r
 }

@@ -149,11 +149,7 @@ func (s *Service) refused(ctx context.Context, r store.Request, it store.Item, a
 	if err := s.store.SetRefusal(ctx, r.ID, it.AccessStateID, it.Refusal); err != nil {
 		s.log.Error("could not record the refusal", "request_id", r.ID.String(), "error", err)
 	}
-	for i := range r.Items {
-		if r.Items[i].AccessStateID == it.AccessStateID {
-			r.Items[i].Refusal = it.Refusal
-		}
-	}
+	r = withItem(r, it.AccessStateID, func(stored *store.Item) { stored.Refusal = it.Refusal })
 	s.updateRequest(ctx, r)
 	if _, err := s.announce(ctx, r, Event{Kind: AccessRefused, Item: it}, ""); err != nil {
 		s.log.Warn("could not tell the thread about a refusal", "request_id", r.ID.String(), "error", err)

@@ -237,12 +237,7 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time) error {
 	it.RevocationID = row.RevocationID
 	_, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
-	for i := range r.Items {
-		if r.Items[i].AccessStateID == row.AccessStateID {
-			r.Items[i].Status = status
-		}
-	}
-	s.updateRequest(ctx, r)
+	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status = status }))
 	row.Status = status
 	row.Unchanged = 0
 	row.NextCheck = now.Add(s.poll)
