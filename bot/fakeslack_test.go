@@ -148,19 +148,6 @@ func (f *fakeSlack) post(channel string, options ...slack.MsgOption) string {
 	return ts
 }
 
-// replies returns the replies in a thread, oldest first.
-func (f *fakeSlack) replies(threadTS string) []slackMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []slackMessage
-	for _, m := range f.messages {
-		if m.ThreadTS == threadTS {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // updatesOf returns the updates of one message, oldest first.
 func (f *fakeSlack) updatesOf(ts string) []slackUpdate {
 	f.mu.Lock()
@@ -181,12 +168,6 @@ func (f *fakeSlack) lastUpdate(ts string) slackUpdate {
 		return slackUpdate{}
 	}
 	return u[len(u)-1]
-}
-
-func (f *fakeSlack) failPosts(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.postFailures = n
 }
 
 // hasButtons reports whether an update's blocks carry the Approve and Reject buttons.
