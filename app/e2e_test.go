@@ -444,7 +444,7 @@ func TestAnInterruptedSubmissionIsFinishedOnRestart(t *testing.T) {
 	}
 }
 
-func TestAClickOnAReplicaWithoutTheRequestIsStillTrackedInItsThread(t *testing.T) {
+func TestAClickOnARequestTheStoreNeverHadIsRefusedAndAudited(t *testing.T) {
 	w := newWorld(t)
 	first := w.start()
 	_, s := w.personWithOneAccess("GitHub")
@@ -452,13 +452,16 @@ func TestAClickOnAReplicaWithoutTheRequestIsStillTrackedInItsThread(t *testing.T
 	if _, err := first.stop(); err != nil {
 		t.Fatal(err)
 	}
-	// A replica whose store never saw the request: the button carries what submission needs,
-	// and the click says where the request is posted.
+	// A bot whose store never saw the request: the button only names it, so there is nothing
+	// a click may act on.
 	w.cfg.DataDir = t.TempDir()
 	w.start()
 	w.click(w.approver, m, "Approve")
-	w.reply(m, "*revoked*")
-	if got := w.owl.Stats().RevocationsCreated; got != 1 {
-		t.Errorf("%d revocations created, want 1", got)
+	w.ephemeral(w.approver, "no record of this request")
+	if n := len(w.posts()); n != 0 {
+		t.Errorf("%d POSTs to AccessOwl, want none", n)
+	}
+	if !strings.Contains(w.logs.String(), "a click names a request revokebot has no record of") {
+		t.Errorf("the refusal is not in the log:\n%s", w.logs)
 	}
 }

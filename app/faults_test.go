@@ -79,7 +79,11 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 		requests[i] = &faultRequest{Request: r, value: value}
 	}
 	// The first faultThreads requests are asked for with /revoke, so they have an approval
-	// message and a thread; the bot posts them before the faults start.
+	// message and a thread; the bot posts them before the faults start. The others are stored
+	// as if their messages had been deleted.
+	for _, r := range requests[faultThreads:] {
+		w.seedRequests(r.Request)
+	}
 	b := w.start()
 	for i, r := range requests[:faultThreads] {
 		w.revoke(w.requester, r.Items[0].AccessStateID+" "+r.Reason)

@@ -50,18 +50,21 @@ func TestLoad(t *testing.T) {
 	github, _ := w.owl.ApplicationByTitle(owltest.SeedAutomaticApp)
 	states := make([]owltest.AccessState, n)
 	values := make([]string, n)
+	requests := make([]store.Request, n)
 	for i := range states {
 		states[i] = w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID})
-		v, err := bot.EncodeButton(store.Request{
+		requests[i] = store.Request{
 			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID},
 			Items: []store.Item{{AccessStateID: states[i].ID, ApplicationID: github.ID}}, Reason: fmt.Sprintf("load %d", i),
 			Channel: w.channel, CreatedAt: time.Now().UTC(),
-		})
+		}
+		v, err := bot.EncodeButton(requests[i])
 		if err != nil {
 			t.Fatal(err)
 		}
 		values[i] = v
 	}
+	w.seedRequests(requests...)
 	b := w.start()
 	w.owl.SetFault("", owltest.Fault{Latency: latency})
 

@@ -54,7 +54,7 @@ func TestMemoryWithThousandTracked(t *testing.T) {
 		steps := []error{}
 		_, err = st.CreateRequest(t.Context(), r)
 		steps = append(steps, err)
-		_, _, err = st.Decide(t.Context(), r, store.Decision{State: store.Approved, By: w.approver, At: now})
+		_, _, err = st.Decide(t.Context(), r.ID, store.Decision{State: store.Approved, By: w.approver, At: now})
 		steps = append(steps, err)
 		_, err = st.MarkSubmitting(t.Context(), r.ID, s.ID, now)
 		steps = append(steps, err)

@@ -27,6 +27,7 @@ func TestApproveAndRejectRacingNeverBothWin(t *testing.T) {
 			Channel: w.channel, CreatedAt: time.Now().UTC(),
 		}
 	}
+	w.seedRequests(requests...)
 	b := w.start()
 
 	// The clicks come with no message to update, as if the approval message had been deleted:

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"revokebot/sandbox/testenv"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +13,12 @@ import (
 	"time"
 
 	"revokebot/apiclient/owltest"
+	"revokebot/revoke"
 	"revokebot/sandbox/fakeslack"
+	"revokebot/sandbox/testenv"
 	"revokebot/secret"
+	"revokebot/store"
+	"revokebot/store/sqlite"
 )
 
 // waitTimeout bounds every wait in the end-to-end tests: generous for a loaded 2-core machine,
@@ -98,6 +101,32 @@ func newWorld(t *testing.T) *world {
 		LogFormat:  "text",
 	}
 	return w
+}
+
+// seedRequests stores requests as if they had been asked for and their approval messages since
+// deleted: a click on them is decided and submitted, and nothing is posted about them. Tests
+// that measure decisions and submissions by the hundred use them, so that Slack's pacing of
+// hundreds of threads is not what they measure. Call it before start.
+func (w *world) seedRequests(rs ...store.Request) {
+	w.t.Helper()
+	st, err := sqlite.Open(w.t.Context(), w.cfg.DataDir)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer st.Close()
+	key := revoke.Event{Kind: revoke.RequestPosted}.Key()
+	for _, r := range rs {
+		r.Channel, r.MessageTS = "", ""
+		if _, err := st.CreateRequest(w.t.Context(), r); err != nil {
+			w.t.Fatal(err)
+		}
+		if _, err := st.ClaimPost(w.t.Context(), store.Post{RequestID: r.ID, Key: key, ClaimedAt: r.CreatedAt}); err != nil {
+			w.t.Fatal(err)
+		}
+		if err := st.MarkPosted(w.t.Context(), r.ID, key, "none"); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 }
 
 // instance is one running revokebot.
@@ -351,7 +380,7 @@ func (w *world) personWithOneAccess(app string) (string, owltest.AccessState) {
 				in = append(in, s)
 			}
 		}
-		if len(in) == 1 && w.slackID[u.Email] != w.requester {
+		if id := w.slackID[u.Email]; len(in) == 1 && id != w.requester && id != w.approver && id != w.member {
 			return u.Email, in[0]
 		}
 	}
@@ -368,7 +397,15 @@ func (w *world) requestState(s owltest.AccessState, reason string) fakeslack.Mes
 	if !ok {
 		w.t.Fatalf("access state %s has no grantee", s.ID)
 	}
-	return w.approvalMessage(u.FullName)
+	a, _ := w.owl.Application(s.ApplicationID)
+	m, err := w.slack.WaitMessage(w.ctx(), w.channel, func(m fakeslack.Message) bool {
+		return !m.IsReply() && strings.Contains(m.Text, "Access revocation request") &&
+			strings.Contains(m.Text, u.FullName) && strings.Contains(m.Text, a.Title) && strings.Contains(blocksText(m), reason)
+	})
+	if err != nil {
+		w.t.Fatalf("no approval message for %s's %s: %v\nchannel: %s\nlogs:\n%s", u.FullName, a.Title, err, w.dump(), w.logs)
+	}
+	return m
 }
 
 // owlName is the full name of an AccessOwl user.

@@ -139,6 +139,25 @@ func (f *fakeSlack) GetConversationRepliesContext(_ context.Context, p *slack.Ge
 	return thread[start:end], true, fmt.Sprint(end), nil
 }
 
+// GetConversationHistoryContext returns a channel's top-level messages, with their metadata when
+// asked for, all on one page.
+func (f *fakeSlack) GetConversationHistoryContext(_ context.Context, p *slack.GetConversationHistoryParameters) (*slack.GetConversationHistoryResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resp := &slack.GetConversationHistoryResponse{}
+	for _, m := range f.messages {
+		if m.Channel != p.ChannelID || m.ThreadTS != "" {
+			continue
+		}
+		msg := slack.Message{Msg: slack.Msg{Timestamp: m.TS, Text: m.Text}}
+		if p.IncludeAllMetadata {
+			msg.Metadata = m.Metadata
+		}
+		resp.Messages = append(resp.Messages, msg)
+	}
+	return resp, nil
+}
+
 // post adds a message as if someone had posted it, and returns its ts.
 func (f *fakeSlack) post(channel string, options ...slack.MsgOption) string {
 	_, ts, err := f.PostMessageContext(context.Background(), channel, options...)

@@ -28,6 +28,11 @@ const ReplyMetadataType = "revokebot_status"
 // buttons, which carry buttonValue.
 func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 	status := StatusLine(r)
+	// The metadata lets a restarted bot find the message in the channel when a crash came
+	// between posting it and recording where it is.
+	metadata := slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: map[string]any{
+		"request_id": r.ID.String(), "key": revoke.Event{Kind: revoke.RequestPosted}.Key(),
+	}}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(Plain("Access revocation request")),
 		slack.NewSectionBlock(nil, requestFields(r), nil),
@@ -50,19 +55,25 @@ func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s's access to %s, asked by %s. %s",
 			Escape(r.Grantee.Name), accessText(r), Mention(r.RequesterID), status), false),
 		slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionMetadata(metadata),
 	}
 }
 
 // requestFields are the approval message's fields: whose access, to what, who asked and why.
 func requestFields(r store.Request) []*slack.TextBlockObject {
 	fields := []*slack.TextBlockObject{Mrkdwn("*Person*\n" + person(r.Grantee))}
-	if len(r.Items) == 1 {
+	switch {
+	case len(r.Items) == 1 && r.Items[0].ApplicationTitle == "":
+		// Asked for by an access state's ID that AccessOwl did not describe.
+		fields = append(fields, Mrkdwn(fmt.Sprintf("*Access state*\n`%s`\nAccessOwl did not describe it; it checks the ID when the revocation is submitted.",
+			Escape(r.Items[0].AccessStateID))))
+	case len(r.Items) == 1:
 		it := r.Items[0]
 		fields = append(fields,
 			Mrkdwn("*Application*\n"+Escape(it.ApplicationTitle)),
 			Mrkdwn("*Resource*\n"+resource(it)),
 			Mrkdwn("*Permissions*\n"+permissions(it.Permissions)))
-	} else {
+	default:
 		labels := make([]string, len(r.Items))
 		for i, it := range r.Items {
 			labels[i] = Escape(it.Label())
@@ -181,7 +192,7 @@ func accessText(r store.Request) string {
 func itemText(it store.Item) string {
 	text := Escape(it.ApplicationTitle)
 	if text == "" {
-		text = "the access"
+		text = "access state `" + Escape(it.AccessStateID) + "`"
 	}
 	if it.ResourceTitle != "" {
 		text += " (" + Escape(it.ResourceTitle) + ")"
@@ -211,8 +222,10 @@ func person(p store.Person) string {
 		return fmt.Sprintf("%s (%s)", name, Escape(p.Email))
 	case name != "":
 		return name
-	default:
+	case p.AccessOwlID != "":
 		return "`" + Escape(p.AccessOwlID) + "`"
+	default:
+		return "Not known yet"
 	}
 }
 

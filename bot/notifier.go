@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -19,10 +20,11 @@ type Poster interface {
 	Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error
 }
 
-// ThreadReader reads a thread's replies; *slack.Client satisfies it. It needs the
-// channels:history scope (groups:history for a private channel).
+// ThreadReader reads a channel's messages and a thread's replies; *slack.Client satisfies it. It
+// needs the channels:history scope (groups:history for a private channel).
 type ThreadReader interface {
 	GetConversationRepliesContext(ctx context.Context, params *slack.GetConversationRepliesParameters) ([]slack.Message, bool, string, error)
+	GetConversationHistoryContext(ctx context.Context, params *slack.GetConversationHistoryParameters) (*slack.GetConversationHistoryResponse, error)
 }
 
 var (
@@ -70,8 +72,12 @@ func (n *Notifier) Reply(ctx context.Context, r store.Request, e revoke.Event) (
 }
 
 // FindReply looks in the request's thread for the reply about e, by the metadata ThreadReply gives
-// it. Status replies of releases before replies had keys are found by revocation and status.
+// it, or in the channel for the approval message itself. Status replies of releases before
+// replies had keys are found by revocation and status.
 func (n *Notifier) FindReply(ctx context.Context, r store.Request, e revoke.Event) (string, bool, error) {
+	if e.Kind == revoke.RequestPosted {
+		return n.findApprovalMessage(ctx, r)
+	}
 	params := &slack.GetConversationRepliesParameters{
 		ChannelID:          r.Channel,
 		Timestamp:          r.MessageTS,
@@ -102,4 +108,39 @@ func isReplyTo(payload map[string]any, e revoke.Event) bool {
 		return key == e.Key()
 	}
 	return e.Kind == revoke.StatusChanged && payload["revocation_id"] == e.RevocationID && payload["status"] == string(e.Status)
+}
+
+// historyLead is how long before a request's creation its approval message is looked for:
+// none can be older, and clocks may disagree a little.
+const historyLead = 5 * time.Minute
+
+// findApprovalMessage looks in the request's channel, from its creation on, for the approval
+// message ApprovalMessage marks with the request's ID.
+func (n *Notifier) findApprovalMessage(ctx context.Context, r store.Request) (string, bool, error) {
+	params := &slack.GetConversationHistoryParameters{
+		ChannelID:          r.Channel,
+		Oldest:             fmt.Sprintf("%d.000000", r.CreatedAt.Add(-historyLead).Unix()),
+		Limit:              repliesPageSize,
+		IncludeAllMetadata: true,
+	}
+	key := revoke.Event{Kind: revoke.RequestPosted}.Key()
+	seen := make(map[string]bool)
+	for {
+		resp, err := n.threads.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", false, fmt.Errorf("read channel %s: %w", r.Channel, err)
+		}
+		for _, m := range resp.Messages {
+			p := m.Metadata.EventPayload
+			if m.Metadata.EventType == ReplyMetadataType && p["request_id"] == r.ID.String() && p["key"] == key {
+				return m.Timestamp, true, nil
+			}
+		}
+		next := resp.ResponseMetaData.NextCursor
+		if !resp.HasMore || next == "" || seen[next] {
+			return "", false, nil
+		}
+		seen[next] = true
+		params.Cursor = next
+	}
 }

@@ -18,7 +18,7 @@ var botScopes = map[string]string{
 	"users:read.email": "users.info's profile.email, to find the AccessOwl user",
 	"usergroups:read":  "usergroups.users.list, for approver groups",
 	"im:write":         "conversations.open, to tell a form's requester where the request went",
-	"channels:history": "conversations.replies, recovering a status reply after a crash",
+	"channels:history": "conversations.replies and conversations.history, recovering a reply or an approval message after a crash",
 	"groups:history":   "conversations.replies in a private channel",
 	"channels:read":    "conversations.info in revokebot check",
 	"groups:read":      "conversations.info in revokebot check, for a private channel",

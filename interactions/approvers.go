@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"golang.org/x/sync/singleflight"
+
+	"revokebot/store"
 )
 
 // groupMembersTTL is how long a user group's members are trusted before Slack is asked again:
@@ -22,9 +24,12 @@ const groupMembersTTL = time.Minute
 // waiting on it, so it runs on its own deadline rather than the first clicker's context.
 const groupLookupTimeout = 10 * time.Second
 
-// GroupMembers is the part of the Slack API the policy needs; *slack.Client satisfies it.
-type GroupMembers interface {
+// Directory is the part of the Slack API the policy needs: user groups' members, and a person's
+// email to tell whether they are the one whose access a request revokes. *slack.Client
+// satisfies it.
+type Directory interface {
 	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 }
 
 // Refusal says why a click may not decide a request. Its Message is safe to show the clicker.
@@ -38,6 +43,7 @@ func (r *Refusal) Error() string { return r.Message }
 var (
 	errNotApprover = &Refusal{Message: "You are not allowed to approve or reject revocations: only the approvers configured for revokebot can."}
 	errSelfApprove = &Refusal{Message: "You are not allowed to approve your own request: another approver has to."}
+	errOwnAccess   = &Refusal{Message: "You are not allowed to approve or reject the revocation of your own access: another approver has to decide it."}
 )
 
 // Action is what a click asks to do with a request.
@@ -56,12 +62,18 @@ type Approvers struct {
 	users             map[string]bool
 	groups            []string
 	allowSelfApproval bool
-	slack             GroupMembers
+	slack             Directory
 	now               func() time.Time
 
 	flight singleflight.Group
 	mu     sync.Mutex
 	cache  map[string]groupEntry
+	emails map[string]emailEntry // Slack user ID → email, looked up to recognise a grantee
+}
+
+type emailEntry struct {
+	email   string
+	fetched time.Time
 }
 
 type groupEntry struct {
@@ -96,7 +108,7 @@ func ParseApprovers(ids []string) (users, groups []string, err error) {
 
 // NewApprovers returns the policy for the given user and group IDs. now may be nil for the
 // real clock.
-func NewApprovers(users, groups []string, allowSelfApproval bool, members GroupMembers, now func() time.Time) *Approvers {
+func NewApprovers(users, groups []string, allowSelfApproval bool, directory Directory, now func() time.Time) *Approvers {
 	if now == nil {
 		now = time.Now
 	}
@@ -104,9 +116,10 @@ func NewApprovers(users, groups []string, allowSelfApproval bool, members GroupM
 		users:             make(map[string]bool, len(users)),
 		groups:            groups,
 		allowSelfApproval: allowSelfApproval,
-		slack:             members,
+		slack:             directory,
 		now:               now,
 		cache:             make(map[string]groupEntry),
+		emails:            make(map[string]emailEntry),
 	}
 	for _, u := range users {
 		a.users[u] = true
@@ -114,12 +127,20 @@ func NewApprovers(users, groups []string, allowSelfApproval bool, members GroupM
 	return a
 }
 
-// Check returns nil if user may take action on a request asked for by requester, a *Refusal if
-// not, and another error if Slack could not say who is in an approver group. Such an error
-// refuses too: the policy fails closed.
-func (a *Approvers) Check(ctx context.Context, user string, action Action, requester string) error {
-	if action == Approve && user == requester && !a.allowSelfApproval {
+// Check returns nil if user may take action on the stored request r, a *Refusal if not, and
+// another error if Slack could not say who is in an approver group or who user is. Such an
+// error refuses too: the policy fails closed. A requester may not approve their own request
+// unless allowed; the person whose access r revokes decides nothing about it either way.
+func (a *Approvers) Check(ctx context.Context, user string, action Action, r store.Request) error {
+	if action == Approve && user == r.RequesterID && !a.allowSelfApproval {
 		return errSelfApprove
+	}
+	grantee, err := a.isGrantee(ctx, user, r.Grantee)
+	if err != nil {
+		return fmt.Errorf("check approver %s: %w", user, err)
+	}
+	if grantee {
+		return errOwnAccess
 	}
 	if a.users[user] {
 		return nil
@@ -134,6 +155,38 @@ func (a *Approvers) Check(ctx context.Context, user string, action Action, reque
 		}
 	}
 	return errNotApprover
+}
+
+// isGrantee reports whether the Slack user is the person g: by Slack ID when the request knows
+// it, otherwise by the email Slack shows for the user. A request that knows neither (made by an
+// access state's ID that AccessOwl did not describe) cannot tell, and says no.
+func (a *Approvers) isGrantee(ctx context.Context, user string, g store.Person) (bool, error) {
+	switch {
+	case g.SlackID != "":
+		return g.SlackID == user, nil
+	case g.Email == "":
+		return false, nil
+	}
+	email, err := a.email(ctx, user)
+	return strings.EqualFold(email, g.Email), err
+}
+
+// email returns the email Slack shows for a user, trusted for as long as a group's members.
+func (a *Approvers) email(ctx context.Context, user string) (string, error) {
+	a.mu.Lock()
+	e, ok := a.emails[user]
+	a.mu.Unlock()
+	if ok && a.now().Sub(e.fetched) < groupMembersTTL {
+		return e.email, nil
+	}
+	u, err := a.slack.GetUserInfoContext(ctx, user)
+	if err != nil {
+		return "", fmt.Errorf("look up Slack user %s: %w", user, err)
+	}
+	a.mu.Lock()
+	a.emails[user] = emailEntry{email: u.Profile.Email, fetched: a.now()}
+	a.mu.Unlock()
+	return u.Profile.Email, nil
 }
 
 // members returns a group's members from the cache while fresh, asking Slack once for all the

@@ -10,17 +10,32 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"revokebot/store"
 )
 
-// fakeGroups answers usergroups.users.list from a map and counts the calls.
+// fakeGroups answers usergroups.users.list from a map and counts the calls, and users.info from
+// a map of emails.
 type fakeGroups struct {
 	mu      sync.Mutex
 	members map[string][]string
+	emails  map[string]string
 	err     error
 	calls   atomic.Int32
 }
 
-var _ GroupMembers = (*fakeGroups)(nil)
+var _ Directory = (*fakeGroups)(nil)
+
+func (f *fakeGroups) GetUserInfoContext(_ context.Context, user string, _ ...slack.GetUserInfoOption) (*slack.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	u := &slack.User{ID: user}
+	u.Profile.Email = f.emails[user]
+	return u, nil
+}
 
 func (f *fakeGroups) GetUserGroupMembersContext(_ context.Context, group string, _ ...slack.GetUserGroupMembersOption) ([]string, error) {
 	f.calls.Add(1)
@@ -63,10 +78,40 @@ func TestApproversDecideWhoMayDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.policy.Check(t.Context(), tt.user, tt.action, tt.requester); got != tt.want {
+			if got := tt.policy.Check(t.Context(), tt.user, tt.action, requestBy(tt.requester)); got != tt.want {
 				t.Errorf("Check = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// requestBy is a stored request asked for by requester, for someone else's access.
+func requestBy(requester string) store.Request {
+	return store.Request{RequesterID: requester, Grantee: store.Person{SlackID: "U0LEAVER", Email: "leaver@example.com"}}
+}
+
+func TestNobodyDecidesOnTheirOwnAccess(t *testing.T) {
+	groups := &fakeGroups{members: map[string][]string{}, emails: map[string]string{"U0BOSS": "Boss@Example.com"}}
+	for _, allow := range []bool{false, true} {
+		policy := NewApprovers([]string{"U0BOSS"}, nil, allow, groups, nil)
+		tests := []struct {
+			name    string
+			grantee store.Person
+			want    error
+		}{
+			{"known by Slack ID", store.Person{SlackID: "U0BOSS", Email: "boss@example.com"}, errOwnAccess},
+			{"known by email only, matched whatever its case", store.Person{Email: "boss@example.com"}, errOwnAccess},
+			{"someone else's access", store.Person{Email: "other@example.com"}, nil},
+			{"a request that does not know whose access it is", store.Person{}, nil},
+		}
+		for _, tt := range tests {
+			for _, action := range []Action{Approve, Reject} {
+				r := store.Request{RequesterID: "U0ASKER", Grantee: tt.grantee}
+				if got := policy.Check(t.Context(), "U0BOSS", action, r); got != tt.want {
+					t.Errorf("self-approval allowed %v, %s, %s: Check = %v, want %v", allow, tt.name, action, got, tt.want)
+				}
+			}
+		}
 	}
 }
 
@@ -75,18 +120,18 @@ func TestGroupMembersAreCachedBriefly(t *testing.T) {
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	policy := NewApprovers(nil, []string{"S0SEC"}, false, groups, func() time.Time { return now })
 
-	if err := policy.Check(t.Context(), "U0A", Approve, "U0X"); err != nil {
+	if err := policy.Check(t.Context(), "U0A", Approve, requestBy("U0X")); err != nil {
 		t.Fatalf("member refused: %v", err)
 	}
 	groups.set("S0SEC") // U0A leaves the group
-	if err := policy.Check(t.Context(), "U0A", Approve, "U0X"); err != nil {
+	if err := policy.Check(t.Context(), "U0A", Approve, requestBy("U0X")); err != nil {
 		t.Fatalf("within the cache's life the old membership holds, got %v", err)
 	}
 	if got := groups.calls.Load(); got != 1 {
 		t.Errorf("%d Slack calls within the cache's life, want 1", got)
 	}
 	now = now.Add(groupMembersTTL)
-	if err := policy.Check(t.Context(), "U0A", Approve, "U0X"); err != errNotApprover {
+	if err := policy.Check(t.Context(), "U0A", Approve, requestBy("U0X")); err != errNotApprover {
 		t.Errorf("after the cache expires a former member gets %v, want %v", err, errNotApprover)
 	}
 }
@@ -94,12 +139,12 @@ func TestGroupMembersAreCachedBriefly(t *testing.T) {
 func TestApproversFailClosedWhenSlackCannotSay(t *testing.T) {
 	groups := &fakeGroups{err: errors.New("slack is down")}
 	policy := NewApprovers([]string{"U0BOSS"}, []string{"S0SEC"}, false, groups, nil)
-	err := policy.Check(t.Context(), "U0MAYBE", Approve, "U0X")
+	err := policy.Check(t.Context(), "U0MAYBE", Approve, requestBy("U0X"))
 	var refusal *Refusal
 	if err == nil || errors.As(err, &refusal) || !strings.Contains(err.Error(), "slack is down") {
 		t.Errorf("Check = %v; want Slack's error, not a permission", err)
 	}
-	if err := policy.Check(t.Context(), "U0BOSS", Approve, "U0X"); err != nil {
+	if err := policy.Check(t.Context(), "U0BOSS", Approve, requestBy("U0X")); err != nil {
 		t.Errorf("a listed user needs no Slack call, got %v", err)
 	}
 }
@@ -111,7 +156,7 @@ func TestConcurrentClicksShareOneGroupLookup(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if err := policy.Check(t.Context(), "U0A", Approve, "U0X"); err != nil {
+			if err := policy.Check(t.Context(), "U0A", Approve, requestBy("U0X")); err != nil {
 				t.Errorf("Check: %v", err)
 			}
 		})
@@ -133,6 +178,10 @@ type blockingGroups struct {
 	calls   atomic.Int32
 	once    sync.Once
 	entered chan struct{} // closed when the first call starts
+}
+
+func (b *blockingGroups) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoOption) (*slack.User, error) {
+	return &slack.User{}, nil
 }
 
 func (b *blockingGroups) GetUserGroupMembersContext(ctx context.Context, _ string, _ ...slack.GetUserGroupMembersOption) ([]string, error) {

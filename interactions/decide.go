@@ -12,36 +12,59 @@ import (
 	"revokebot/store"
 )
 
-// decide handles a click on Approve or Reject: who may, then what the lifecycle made of it,
-// told to the clicker. The message and the thread are told by the lifecycle.
+// decide handles a click on Approve or Reject. The store is the truth: the button only names
+// the request, every rule is checked against the stored request, and a button the store does
+// not back is refused. What the click did is told to the clicker; the message and the thread
+// are told by the lifecycle.
 func (h *Handler) decide(ctx context.Context, cb slack.InteractionCallback, action slack.BlockAction) {
 	clicker := cb.User.ID
-	fromButton, err := bot.DecodeButton(action.Value)
+	b, err := bot.DecodeButton(action.Value)
 	if err != nil {
 		h.Log.Error("undecodable button", "user", clicker, "error", err)
-		h.respond(ctx, cb.ResponseURL, "", msgInternal)
+		h.respond(ctx, cb.ResponseURL, "", "revokebot cannot read this button, so nothing was done.")
 		return
 	}
-	id := fromButton.ID.String()
+	id := b.RequestID.String()
 	verb, state, audited := Approve, store.Approved, store.ActionApprove
 	if action.ActionID == bot.ActionReject {
 		verb, state, audited = Reject, store.Rejected, store.ActionReject
 	}
-	if err := h.Approvers.Check(ctx, clicker, verb, fromButton.RequesterID); err != nil {
+	refuse := func(detail, answer string) {
+		h.Lifecycle.Audit(ctx, store.AuditRecord{RequestID: b.RequestID, Actor: clicker, Action: audited, Outcome: store.OutcomeRefused, Detail: detail})
+		h.respond(ctx, cb.ResponseURL, id, answer)
+	}
+	stored, err := h.Lifecycle.Request(ctx, b.RequestID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Not a request this bot posted, or one removed since: nothing a click may act on.
+		h.Log.Error("a click names a request revokebot has no record of: refused", "request_id", id, "user", clicker, "channel", cb.Container.ChannelID)
+		refuse("unknown request", "revokebot has no record of this request, so nothing was done. If the access should still go, ask again with `/revoke`.")
+		return
+	case err != nil:
+		h.Log.Error("could not read the request", "request_id", id, "error", err)
+		h.respond(ctx, cb.ResponseURL, id, msgInternal)
+		return
+	}
+	if field := b.Disagrees(stored); field != "" {
+		h.Log.Error("a button disagrees with the stored request: refused", "request_id", id, "user", clicker, "field", field)
+		refuse("the button disagrees with the stored request on its "+field, "This button does not match the request revokebot recorded, so nothing was done.")
+		return
+	}
+	if err := h.Approvers.Check(ctx, clicker, verb, stored); err != nil {
 		var refusal *Refusal
 		if !errors.As(err, &refusal) {
 			h.Log.Error("could not check the approver", "request_id", id, "user", clicker, "error", err)
-			h.respond(ctx, cb.ResponseURL, id, "I could not check with Slack whether you are an approver, so nothing was done. Please try again in a moment.")
+			h.respond(ctx, cb.ResponseURL, id, "I could not check with Slack whether you may decide this request, so nothing was done. Please try again in a moment.")
 			return
 		}
-		h.Lifecycle.Audit(ctx, store.AuditRecord{RequestID: fromButton.ID, Actor: clicker, Action: audited, Outcome: store.OutcomeRefused, Detail: refusal.Message})
-		h.respond(ctx, cb.ResponseURL, id, refusal.Message)
+		refuse(refusal.Message, refusal.Message)
 		return
 	}
-	// The click knows where the request is posted, which the store may not (it was decided
-	// from the button alone), and the thread replies need it.
-	fromButton.Channel, fromButton.MessageTS = cb.Container.ChannelID, cb.Container.MessageTs
-	d, err := h.Lifecycle.Decide(ctx, fromButton, store.Decision{State: state, By: clicker, At: h.Now().UTC()})
+	d, err := h.Lifecycle.Decide(ctx, revoke.Click{
+		RequestID: b.RequestID,
+		Decision:  store.Decision{State: state, By: clicker, At: h.Now().UTC()},
+		Channel:   cb.Container.ChannelID, MessageTS: cb.Container.MessageTs,
+	})
 	if err != nil {
 		h.Log.Error("could not record the decision", "request_id", id, "error", err)
 		h.respond(ctx, cb.ResponseURL, id, msgInternal)
@@ -76,6 +99,10 @@ func answer(d revoke.Decided, asked store.State) string {
 		return "AccessOwl refused revokebot's API token, so nothing was revoked. Please tell whoever runs revokebot; once it is fixed, click Approve again."
 	case revoke.NotAnswered:
 		return "AccessOwl did not answer, so the revocation may not be submitted yet. Click Approve again to retry: it is safe, AccessOwl will not revoke twice."
+	case revoke.Unconfirmed:
+		return "This request was first sent to AccessOwl longer ago than AccessOwl remembers, and its revocation cannot be found, so revokebot will not send it again (that could revoke twice). Please check the revocation in AccessOwl."
+	case revoke.Mismatched:
+		return "AccessOwl answered with a revocation of a different access than this request's, so revokebot stopped and tracks nothing. Please check AccessOwl, and tell whoever runs revokebot."
 	case revoke.Failed:
 		return msgInternal
 	}

@@ -33,7 +33,8 @@ const msgInternal = "Something went wrong on revokebot's side, and nothing was c
 // it.
 type Lifecycle interface {
 	Create(ctx context.Context, r store.Request) (store.Request, bool, error)
-	Decide(ctx context.Context, button store.Request, d store.Decision) (revoke.Decided, error)
+	Request(ctx context.Context, id uuid.UUID) (store.Request, error)
+	Decide(ctx context.Context, c revoke.Click) (revoke.Decided, error)
 	Audit(ctx context.Context, a store.AuditRecord)
 }
 
@@ -149,7 +150,7 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 		if !h.firstTime(cb.User.ID, action) {
 			requestID := ""
 			if b, err := bot.DecodeButton(action.Value); err == nil {
-				requestID = b.ID.String()
+				requestID = b.RequestID.String()
 			}
 			h.Log.Info("ignored a click delivered twice", "request_id", requestID, "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
 			return bot.Reply{}

@@ -81,7 +81,7 @@ func (h *Handler) newRequest(id uuid.UUID, requester string, grantee store.Perso
 // createRequest stores r and posts its approval message, once however often it is asked; tell
 // gets the sentence for the requester.
 func (h *Handler) createRequest(ctx context.Context, r store.Request, tell func(string)) {
-	posted, created, err := h.Lifecycle.Create(ctx, r)
+	posted, ok, err := h.Lifecycle.Create(ctx, r)
 	switch {
 	case errors.Is(err, revoke.ErrNotPosted):
 		h.Log.Error("could not post the approval request", "request_id", r.ID.String(), "channel", r.Channel, "error", err)
@@ -91,8 +91,8 @@ func (h *Handler) createRequest(ctx context.Context, r store.Request, tell func(
 		h.Log.Error("could not store a request", "request_id", r.ID.String(), "error", err)
 		tell(msgInternal)
 		return
-	case !created:
-		return // the same interaction again: the delivery that created it answered
+	case !ok:
+		return // the same interaction again: the delivery that posted it answered
 	}
 	link := h.permalink(ctx, posted.Channel, posted.MessageTS)
 	tell(fmt.Sprintf("Your request to revoke %s's access to %s is posted%s. Approvers decide there; you will be mentioned in its thread when the access is gone.",

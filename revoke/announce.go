@@ -153,6 +153,9 @@ func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) e
 		s.log.Error("reply not posted: its key names nothing this version knows", "request_id", p.RequestID.String(), "reply", p.Key)
 		return s.store.MarkPosted(ctx, p.RequestID, p.Key, noThread)
 	}
+	if e.Kind == RequestPosted {
+		return s.recoverRequestPost(ctx, r, p, now)
+	}
 	if r.Channel == "" || r.MessageTS == "" {
 		return s.post(ctx, r, e, "")
 	}
@@ -171,6 +174,29 @@ func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) e
 		return nil
 	}
 	return s.post(ctx, r, e, "posted after a restart")
+}
+
+// recoverRequestPost settles a claimed approval message: recorded already, found in the channel,
+// or posted once the claim's lease is over.
+func (s *Service) recoverRequestPost(ctx context.Context, r store.Request, p store.Post, now time.Time) error {
+	if r.MessageTS != "" {
+		return s.store.MarkPosted(ctx, r.ID, p.Key, r.MessageTS)
+	}
+	ts, found, err := s.notifier.FindReply(ctx, r, Event{Kind: RequestPosted})
+	if err != nil {
+		return err
+	}
+	if found {
+		r.MessageTS = ts
+		s.recordMessage(ctx, r)
+		return nil
+	}
+	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) {
+		s.scheduleRecovery(until)
+		return nil
+	}
+	_, err = s.postClaimedRequest(ctx, r)
+	return err
 }
 
 func (s *Service) scheduleRecovery(at time.Time) {

@@ -20,13 +20,16 @@ func TestCreateStoresAndPostsOnce(t *testing.T) {
 	req := r.request(owltest.SeedAutomaticApp)
 	req.Channel = testChannel
 
-	got, created, err := s.Create(t.Context(), req)
-	if err != nil || !created || got.MessageTS == "" {
-		t.Fatalf("Create = %+v, %v, %v; want created and posted", got, created, err)
+	got, posted, err := s.Create(t.Context(), req)
+	if err != nil || !posted || got.MessageTS == "" {
+		t.Fatalf("Create = %+v, %v, %v; want it posted", got, posted, err)
 	}
-	again, created, err := s.Create(t.Context(), req)
-	if err != nil || created || again.MessageTS != "" {
-		t.Errorf("Create of the same interaction again = %+v, %v, %v; want nothing done", again, created, err)
+	again, posted, err := s.Create(t.Context(), req)
+	if err != nil || posted || again.MessageTS != got.MessageTS {
+		t.Errorf("Create of the same interaction again = %+v, %v, %v; want the stored request, not posted again", again, posted, err)
+	}
+	if n := len(r.notes.messages); n != 1 {
+		t.Errorf("%d approval messages, want 1", n)
 	}
 	stored, err := r.store.Request(t.Context(), req.ID)
 	if err != nil || stored.MessageTS != got.MessageTS {
@@ -50,9 +53,12 @@ func TestCreateSaysWhenTheMessageCouldNotBePosted(t *testing.T) {
 	s := r.service(func(c *Config) { c.Notifier = unpostable{r.notes} })
 	req := r.request(owltest.SeedAutomaticApp)
 	req.Channel = testChannel
-	_, created, err := s.Create(t.Context(), req)
-	if !created || !errors.Is(err, ErrNotPosted) {
-		t.Errorf("Create = %v, %v; want created but ErrNotPosted", created, err)
+	_, posted, err := s.Create(t.Context(), req)
+	if posted || !errors.Is(err, ErrNotPosted) {
+		t.Errorf("Create = %v, %v; want ErrNotPosted", posted, err)
+	}
+	if _, err := r.store.Request(t.Context(), req.ID); err != nil {
+		t.Errorf("the request was not stored: %v", err)
 	}
 	r.wantAudited(req.ID, store.ActionRequest, store.OutcomeFailed)
 }
@@ -90,7 +96,7 @@ func TestRecoveryPostsEveryKindOfReplyOnce(t *testing.T) {
 		r := newRig(t, newMemStore())
 		s := r.service()
 		req := r.pending(owltest.SeedAutomaticApp)
-		if _, _, err := r.store.Decide(t.Context(), req, store.Decision{State: store.Rejected, By: approverID, At: time.Now()}); err != nil {
+		if _, _, err := r.store.Decide(t.Context(), req.ID, store.Decision{State: store.Rejected, By: approverID, At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		// The process claimed the rejection's reply and died; another claim names nothing this
@@ -162,6 +168,95 @@ func TestARevocationIsNeverLinkedToTwoRequests(t *testing.T) {
 		}
 		if owner, err := r.store.RequestByRevocation(t.Context(), rev.ID); err != nil || owner.ID != other.ID {
 			t.Errorf("revocation %s belongs to %v (%v), want %s", rev.ID, owner.ID, err, other.ID)
+		}
+	})
+}
+
+// postsOnce is a notifier that counts approval messages and can fail their posts.
+type postsOnce struct {
+	*notifier
+	fail  bool
+	posts int
+}
+
+func (p *postsOnce) PostRequest(ctx context.Context, r store.Request) (string, error) {
+	p.posts++
+	if p.fail {
+		return "", errors.New("Slack is down")
+	}
+	return p.notifier.PostRequest(ctx, r)
+}
+
+func TestARequestStoredButNeverPostedIsPostedOnRedeliveryAndAtStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		claimed bool // the process got as far as claiming the post
+		start   bool // the next start finds it, rather than a redelivery
+	}{
+		{"a redelivery posts a request whose creator died before posting", false, false},
+		{"the next start posts a request whose creator died before posting", false, true},
+		{"the next start posts a request whose creator died after claiming the post", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, newMemStore())
+				notes := &postsOnce{notifier: r.notes}
+				s := r.service(func(c *Config) { c.Notifier = notes })
+				req := r.request(owltest.SeedAutomaticApp)
+				req.Channel = testChannel
+				// What the dead process left: the request stored, maybe the claim.
+				if _, err := r.store.CreateRequest(t.Context(), req); err != nil {
+					t.Fatal(err)
+				}
+				if tt.claimed {
+					if _, err := r.store.ClaimPost(t.Context(), store.Post{RequestID: req.ID, Key: Event{Kind: RequestPosted}.Key(), ClaimedAt: time.Now()}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tt.start {
+					stop := run(t, s)
+					time.Sleep(DefaultClaimLease + time.Minute)
+					stop()
+				} else if _, posted, err := s.Create(t.Context(), req); err != nil || !posted {
+					t.Fatalf("the redelivered Create = %v, %v; want it to post", posted, err)
+				}
+				stored, _ := r.store.Request(t.Context(), req.ID)
+				if notes.posts != 1 || stored.MessageTS == "" {
+					t.Errorf("%d approval messages posted, stored ts %q; want one, recorded", notes.posts, stored.MessageTS)
+				}
+				if unposted, _ := r.store.UnpostedPosts(t.Context()); len(unposted) != 0 {
+					t.Errorf("claims left unposted: %+v", unposted)
+				}
+				// And nothing more on another start.
+				stop := run(t, s)
+				time.Sleep(DefaultClaimLease + time.Minute)
+				stop()
+				if notes.posts != 1 {
+					t.Errorf("%d approval messages after another start, want 1", notes.posts)
+				}
+			})
+		})
+	}
+}
+
+func TestAnApprovalMessageThatFailedIsPostedLater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, newMemStore())
+		notes := &postsOnce{notifier: r.notes, fail: true}
+		s := r.service(func(c *Config) { c.Notifier = notes })
+		req := r.request(owltest.SeedAutomaticApp)
+		req.Channel = testChannel
+		if _, _, err := s.Create(t.Context(), req); !errors.Is(err, ErrNotPosted) {
+			t.Fatalf("Create while Slack is down = %v, want ErrNotPosted", err)
+		}
+		notes.fail = false // Slack is back (or the bot was invited to the channel)
+		stop := run(t, s)
+		time.Sleep(DefaultClaimLease + time.Minute)
+		stop()
+		stored, _ := r.store.Request(t.Context(), req.ID)
+		if notes.posts != 2 || stored.MessageTS == "" {
+			t.Errorf("%d posts, stored ts %q; want the failed one and one that got through, recorded", notes.posts, stored.MessageTS)
 		}
 	})
 }

@@ -4,8 +4,19 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"revokebot/store"
 )
+
+// Click is an approver's click on a request's Approve or Reject button.
+type Click struct {
+	RequestID uuid.UUID
+	Decision  store.Decision
+	// Channel and MessageTS say where the clicked message is, which the store may not have
+	// recorded (a crash between posting and recording it); the thread replies need it.
+	Channel, MessageTS string
+}
 
 // Decided is what a click on Approve or Reject did.
 type Decided struct {
@@ -20,27 +31,39 @@ type Decided struct {
 	Submission Outcome
 }
 
-// Decide records an approver's decision on a request with a compare-and-set, tells the approval
-// message and the thread, and on an approval submits every item. button is the request as the
-// clicked button describes it, with the channel and ts of the message clicked; the store's copy
-// wins whenever it has one. The caller has checked that the clicker may decide.
+// Request returns a request as stored, or store.ErrNotFound: the truth a click is judged by.
+func (s *Service) Request(ctx context.Context, id uuid.UUID) (store.Request, error) {
+	return s.store.Request(ctx, id)
+}
+
+// Decide records an approver's decision on a stored request with a compare-and-set, tells the
+// approval message and the thread, and on an approval submits every item. The caller has
+// checked, against the stored request, that the clicker may decide. A request the store never
+// had is store.ErrNotFound; one pending for longer than the TTL expires now rather than being
+// decided.
 //
 // A click that contradicts the recorded decision changes nothing. An Approve on a request
 // already approved is not short-circuited: it goes to AccessOwl again with the same keys, which
 // after a crash between the decision and the POST completes the submission.
-func (s *Service) Decide(ctx context.Context, button store.Request, d store.Decision) (Decided, error) {
+func (s *Service) Decide(ctx context.Context, c Click) (Decided, error) {
+	d := c.Decision
 	action := store.ActionApprove
 	if d.State == store.Rejected {
 		action = store.ActionReject
 	}
-	stored, decided, err := s.store.Decide(ctx, button, d)
-	if err != nil {
-		return Decided{}, fmt.Errorf("decide request %s: %w", button.ID, err)
+	if expired, err := s.expireIfStale(ctx, c.RequestID); err != nil || expired != nil {
+		if expired != nil {
+			s.Audit(ctx, store.AuditRecord{RequestID: c.RequestID, Actor: d.By, Action: action, Outcome: store.OutcomeRefused, Detail: "expired"})
+			return Decided{Request: *expired}, nil
+		}
+		return Decided{}, err
 	}
-	if stored.MessageTS == "" && button.MessageTS != "" {
-		// The store did not know where the request was posted (it was decided from the button
-		// alone); the click does, and the thread replies need it.
-		stored.Channel, stored.MessageTS = button.Channel, button.MessageTS
+	stored, decided, err := s.store.Decide(ctx, c.RequestID, d)
+	if err != nil {
+		return Decided{}, fmt.Errorf("decide request %s: %w", c.RequestID, err)
+	}
+	if stored.MessageTS == "" && c.MessageTS != "" {
+		stored.Channel, stored.MessageTS = c.Channel, c.MessageTS
 		if err := s.store.SetMessage(ctx, stored.ID, stored.Channel, stored.MessageTS); err != nil {
 			s.log.Warn("could not record where the request is posted", "request_id", stored.ID.String(), "error", err)
 		}
@@ -70,4 +93,21 @@ func (s *Service) Decide(ctx context.Context, button store.Request, d store.Deci
 		result.Submission = s.Submit(ctx, stored, stored.Items, d.By)
 	}
 	return result, nil
+}
+
+// expireIfStale expires a request still pending past the TTL, so that no click decides it
+// between two expiry sweeps, and returns it expired; nil when it is not stale.
+func (s *Service) expireIfStale(ctx context.Context, id uuid.UUID) (*store.Request, error) {
+	r, err := s.store.Request(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("decide request %s: %w", id, err)
+	}
+	if r.State != store.Pending || !r.CreatedAt.Before(s.now().Add(-s.expiry.ttl)) {
+		return nil, nil
+	}
+	if err := s.expiry.sweep(ctx); err != nil {
+		s.log.Warn("expiry before a decision failed", "request_id", id.String(), "error", err)
+	}
+	r.State = store.Expired
+	return &r, nil
 }

@@ -11,6 +11,9 @@ type Kind string
 
 // The kinds of event a request's thread is told about.
 const (
+	// RequestPosted: the request's approval message, the one post of a request not in its
+	// thread. Its claim is what lets a request stored but never posted be posted once.
+	RequestPosted Kind = "request"
 	// RequestRejected: an approver rejected the request (Request.DecidedBy).
 	RequestRejected Kind = "rejected"
 	// AccessRefused: AccessOwl refused to revoke an access, for good (Item.Refusal says why).
@@ -46,7 +49,7 @@ func (e Event) Key() string {
 func eventOf(r store.Request, key string) (Event, bool) {
 	kind, rest, _ := strings.Cut(key, "/")
 	switch Kind(kind) {
-	case RequestRejected, RequestExpired:
+	case RequestPosted, RequestRejected, RequestExpired:
 		return Event{Kind: Kind(kind)}, rest == ""
 	case AccessRefused:
 		it, ok := r.Item(rest)

@@ -38,7 +38,7 @@ func TestExpiryTakesOnlyPendingRequestsPastTheTTLAndReplicasPostOnce(t *testing.
 		old := request(2*ttl, true)
 		fresh := request(ttl/2, true)
 		decided := request(2*ttl, true)
-		if _, _, err := st.Decide(ctx, decided, store.Decision{State: store.Rejected, By: approverID, At: time.Now()}); err != nil {
+		if _, _, err := st.Decide(ctx, decided.ID, store.Decision{State: store.Rejected, By: approverID, At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		neverPosted := request(2*ttl, false)

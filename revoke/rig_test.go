@@ -170,7 +170,7 @@ func mustTrack(t *testing.T, s *Service, req store.Request, rev apiclient.Revoca
 
 func (r *rig) approve(s *Service, req store.Request, by string) Decided {
 	r.t.Helper()
-	d, err := s.Decide(r.t.Context(), req, store.Decision{State: store.Approved, By: by, At: time.Now()})
+	d, err := s.Decide(r.t.Context(), Click{RequestID: req.ID, Decision: store.Decision{State: store.Approved, By: by, At: time.Now()}})
 	if err != nil {
 		r.t.Fatalf("Decide: %v", err)
 	}

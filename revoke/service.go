@@ -175,13 +175,21 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Run resumes the submissions a stop interrupted, then follows the tracked revocations and
-// expires undecided requests until ctx ends; it then returns nil.
+// Run finishes what a stop interrupted — requests stored but not posted, submissions not
+// finished — then follows the tracked revocations and expires undecided requests until ctx
+// ends; it then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.tracker.run(ctx) })
 	g.Go(func() error { return s.expiry.run(ctx) })
-	g.Go(func() error { return s.ResumeSubmissions(ctx) })
+	g.Go(func() error {
+		// What is left unfinished now is finished by the next start or click: a store that fails
+		// here does not stop the bot.
+		if err := errors.Join(s.RepostRequests(ctx), s.ResumeSubmissions(ctx)); err != nil {
+			s.log.Error("could not finish what a stop interrupted", "error", err)
+		}
+		return nil
+	})
 	return g.Wait()
 }
 

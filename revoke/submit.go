@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"revokebot/apiclient"
 	"revokebot/store"
@@ -29,6 +30,13 @@ const (
 	NotAnswered
 	// Failed: revokebot could not record the submission; nothing was sent.
 	Failed
+	// Unconfirmed: the item was first submitted longer ago than AccessOwl remembers keys, and its
+	// revocation was never recorded nor found: it is not sent again, since that could revoke
+	// twice. A person must look in AccessOwl.
+	Unconfirmed
+	// Mismatched: AccessOwl answered with a revocation of another access than the one submitted;
+	// it is not tracked as this request's.
+	Mismatched
 )
 
 // ItemOutcome is what became of one item's submission.
@@ -51,7 +59,7 @@ type Outcome struct {
 // nothing left to send.
 func (o Outcome) Worst() ItemOutcome {
 	worst := ItemOutcome{Result: Created}
-	rank := map[Result]int{Created: 0, AlreadySubmitted: 1, Refused: 2, NotAnswered: 3, TokenRefused: 4, Failed: 5}
+	rank := map[Result]int{Created: 0, AlreadySubmitted: 1, Refused: 2, Unconfirmed: 3, NotAnswered: 4, Mismatched: 5, TokenRefused: 6, Failed: 7}
 	for _, it := range o.Items {
 		if rank[it.Result] > rank[worst.Result] {
 			worst = it
@@ -63,7 +71,8 @@ func (o Outcome) Worst() ItemOutcome {
 // Submit sends the given items of an approved request to AccessOwl, each with its
 // Idempotency-Key (see store.Request.Key) and a body built from the stored request alone, so
 // that every attempt on every replica after every restart sends the same key with the same
-// body. actor is who caused it, for the audit trail.
+// body. actor is who caused it, for the audit trail. An item first submitted longer ago than
+// KeyWindow is never sent again: AccessOwl may have forgotten its key, and the store answers.
 func (s *Service) Submit(ctx context.Context, r store.Request, items []store.Item, actor string) Outcome {
 	var o Outcome
 	for _, it := range items {
@@ -80,6 +89,9 @@ func (s *Service) submitItem(ctx context.Context, r store.Request, it store.Item
 		return ItemOutcome{Item: it, Result: Failed, Err: err}
 	}
 	it = marked
+	if s.now().Sub(it.SubmittedAt) > KeyWindow {
+		return s.fromTheStore(ctx, r, it, actor)
+	}
 	rev, err := s.owl.CreateRevocation(ctx, r.Key(it), apiclient.NewRevocation{AccessStateID: it.AccessStateID, Reason: r.Reason})
 	var (
 		already *apiclient.AlreadySubmittedError
@@ -87,6 +99,12 @@ func (s *Service) submitItem(ctx context.Context, r store.Request, it store.Item
 	)
 	switch {
 	case err == nil:
+		if err := checkCreated(r, it, *rev); err != nil {
+			s.log.Error("AccessOwl's answer does not match the submission: not tracking it", "request_id", id,
+				"access_state_id", it.AccessStateID, "revocation_id", rev.ID, "error", err)
+			s.audit(ctx, r, actor, store.OutcomeFailed, rev.ID+": "+err.Error())
+			return ItemOutcome{Item: it, Result: Mismatched, Err: err}
+		}
 		s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID)
 		s.trackCreated(ctx, r, it, *rev)
 		return ItemOutcome{Item: it, Result: Created}
@@ -124,10 +142,7 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 	if !already.FirstAttemptAt.IsZero() && (since.IsZero() || already.FirstAttemptAt.Before(since)) {
 		since = already.FirstAttemptAt
 	}
-	rev, err := s.owl.FindRevocation(ctx, apiclient.RevocationQuery{
-		GranteeUserID: r.Grantee.AccessOwlID, ApplicationID: it.ApplicationID, ResourceID: it.ResourceID,
-		Reason: r.Reason, Since: since,
-	})
+	rev, err := s.findLost(ctx, r, it, since)
 	if err != nil {
 		s.log.Error("submitted, but the revocation could not be found to track it", "request_id", r.ID.String(),
 			"access_state_id", it.AccessStateID, "error", err)
@@ -139,6 +154,31 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 	if already.EarlierAttemptUnseen {
 		return ItemOutcome{Item: it, Result: Created} // this call's own attempt got through
 	}
+	return ItemOutcome{Item: it, Result: AlreadySubmitted}
+}
+
+// fromTheStore answers for an item whose first submission is older than KeyWindow: AccessOwl
+// may have forgotten its key, so it is never sent again, whatever a button or a resubmission
+// asks. What the store knows is the answer; an outcome never recorded is looked for, never
+// resent.
+func (s *Service) fromTheStore(ctx context.Context, r store.Request, it store.Item, actor string) ItemOutcome {
+	switch {
+	case it.RevocationID != "":
+		s.audit(ctx, r, actor, store.OutcomeAlreadySubmitted, it.RevocationID+" (its key is older than AccessOwl remembers: not sent again)")
+		return ItemOutcome{Item: it, Result: AlreadySubmitted}
+	case it.Refusal != "":
+		s.audit(ctx, r, actor, store.OutcomeRefused, "refused before: "+it.Refusal)
+		return ItemOutcome{Item: it, Result: Refused, Refusal: it.Refusal}
+	}
+	rev, err := s.findLost(ctx, r, it, it.SubmittedAt)
+	if err != nil {
+		s.log.Error("a submission older than AccessOwl remembers keys has no known revocation: not sending it again",
+			"request_id", r.ID.String(), "access_state_id", it.AccessStateID, "first_attempt", it.SubmittedAt, "error", err)
+		s.audit(ctx, r, actor, store.OutcomeFailed, "first submitted "+it.SubmittedAt.Format(time.RFC3339)+"; not sent again: "+err.Error())
+		return ItemOutcome{Item: it, Result: Unconfirmed, Err: err}
+	}
+	s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID+" (found; its key is older than AccessOwl remembers)")
+	s.trackCreated(ctx, r, it, *rev)
 	return ItemOutcome{Item: it, Result: AlreadySubmitted}
 }
 

@@ -337,11 +337,11 @@ func TestRejectSendsNothingAndLaterClicksChangeNothing(t *testing.T) {
 		s := r.service()
 		req := r.pending(owltest.SeedAutomaticApp)
 
-		d, err := s.Decide(t.Context(), req, store.Decision{State: store.Rejected, By: approverID, At: time.Now()})
+		d, err := s.Decide(t.Context(), Click{RequestID: req.ID, Decision: store.Decision{State: store.Rejected, By: approverID, At: time.Now()}})
 		if err != nil || !d.Decided || d.Request.State != store.Rejected {
 			t.Fatalf("reject = %+v, %v", d, err)
 		}
-		again, err := s.Decide(t.Context(), req, store.Decision{State: store.Rejected, By: "U0SECOND", At: time.Now()})
+		again, err := s.Decide(t.Context(), Click{RequestID: req.ID, Decision: store.Decision{State: store.Rejected, By: "U0SECOND", At: time.Now()}})
 		if err != nil || again.Decided || again.Request.DecidedBy != approverID {
 			t.Errorf("second reject = %+v, %v; want the first kept", again, err)
 		}
@@ -377,21 +377,56 @@ func TestAnExpiredRequestCannotBeDecided(t *testing.T) {
 	})
 }
 
-func TestAClickOnAButtonTheStoreNeverHadIsDecidedFromTheButton(t *testing.T) {
+func TestARequestTheStoreNeverHadCannotBeDecided(t *testing.T) {
+	r := newRig(t, newMemStore())
+	s := r.service()
+	unknown := r.request(owltest.SeedAutomaticApp)
+	_, err := s.Decide(t.Context(), Click{RequestID: unknown.ID, Decision: store.Decision{State: store.Approved, By: approverID, At: time.Now()}})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Decide = %v, want store.ErrNotFound", err)
+	}
+	if n := r.calls(routePost); n != 0 {
+		t.Errorf("%d POSTs, want none", n)
+	}
+}
+
+func TestAClickRecordsWhereTheMessageIsWhenTheStoreLostIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, newMemStore())
 		s := r.service()
-		button := r.request(owltest.SeedAutomaticApp)
-		button.Channel, button.MessageTS = testChannel, r.notes.post(button)
-		d := r.approve(s, button, approverID)
-		if !d.Decided || d.Submission.Worst().Result != Created {
-			t.Errorf("Decide = %+v; want approved and submitted", d)
+		req := r.request(owltest.SeedAutomaticApp)
+		if _, err := r.store.CreateRequest(t.Context(), req); err != nil {
+			t.Fatal(err)
 		}
-		stored, _ := r.store.Request(t.Context(), button.ID)
-		if stored.MessageTS != button.MessageTS {
-			t.Errorf("stored message ts %q, want the clicked message's %q", stored.MessageTS, button.MessageTS)
+		ts := r.notes.post(req)
+		d, err := s.Decide(t.Context(), Click{RequestID: req.ID, Channel: testChannel, MessageTS: ts,
+			Decision: store.Decision{State: store.Approved, By: approverID, At: time.Now()}})
+		if err != nil || d.Submission.Worst().Result != Created {
+			t.Fatalf("Decide = %+v, %v", d, err)
 		}
-		checkOneRevocation(t, r, button)
+		if stored, _ := r.store.Request(t.Context(), req.ID); stored.MessageTS != ts {
+			t.Errorf("stored ts %q, want the clicked message's %q", stored.MessageTS, ts)
+		}
+		r.wantStatuses(ts, processing)
+	})
+}
+
+func TestAClickOnARequestPastItsTTLExpiresIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, newMemStore())
+		s := r.service(func(c *Config) { c.TTL = time.Hour })
+		req := r.pending(owltest.SeedAutomaticApp)
+		time.Sleep(time.Hour + time.Second) // no sweep has run: nothing runs the service
+		d := r.approve(s, req, approverID)
+		if d.Decided || d.Request.State != store.Expired || r.calls(routePost) != 0 {
+			t.Errorf("approve past the TTL = %+v with %d POSTs; want it expired and nothing sent", d, r.calls(routePost))
+		}
+		if stored, _ := r.store.Request(t.Context(), req.ID); stored.State != store.Expired {
+			t.Errorf("stored state %s, want expired", stored.State)
+		}
+		if diff := cmp.Diff([]Kind{RequestExpired}, r.notes.kinds(req.MessageTS)); diff != "" {
+			t.Errorf("thread replies (-want +got):\n%s", diff)
+		}
 	})
 }
 

@@ -167,15 +167,18 @@ type Requests interface {
 	RequestByRevocation(ctx context.Context, revocationID string) (Request, error)
 	// SetMessage records where the approval message of a request was posted.
 	SetMessage(ctx context.Context, id uuid.UUID, channel, ts string) error
+	// UnpostedRequests returns the pending requests with no approval message recorded and no
+	// post claimed under key, oldest first: a crash came between storing one and claiming its
+	// post. (A claimed post is the business of the claims' own recovery.)
+	UnpostedRequests(ctx context.Context, key string) ([]Request, error)
 }
 
 // Decisions records decisions and expiry: the only ways a request leaves pending.
 type Decisions interface {
 	// Decide records d if the request is pending and returns the request as stored afterwards,
-	// with decided true if this call made the decision. A request missing from the store is
-	// created from r first, so a click can be decided from what its button carries. A request
-	// already decided or expired is returned unchanged.
-	Decide(ctx context.Context, r Request, d Decision) (stored Request, decided bool, err error)
+	// with decided true if this call made the decision. A request already decided or expired is
+	// returned unchanged; one the store never had is ErrNotFound.
+	Decide(ctx context.Context, id uuid.UUID, d Decision) (stored Request, decided bool, err error)
 	// ExpirePending moves every request still pending that was created before cutoff to
 	// Expired and returns those this call moved.
 	ExpirePending(ctx context.Context, cutoff time.Time) ([]Request, error)

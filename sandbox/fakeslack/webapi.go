@@ -63,6 +63,7 @@ func (w *Workspace) methods() map[string]handlerFunc {
 		"conversations.open":     w.conversationsOpen,
 		"conversations.info":     w.conversationsInfo,
 		"conversations.replies":  w.conversationsReplies,
+		"conversations.history":  w.conversationsHistory,
 		"apps.connections.open":  nil, // handled before token checks: it takes the app token
 		"api.test":               func(c *apiCall) (map[string]any, *apiError) { return map[string]any{"args": c.args}, nil },
 		"conversations.members":  w.conversationsMembers,
@@ -363,6 +364,40 @@ func (w *Workspace) conversationsReplies(c *apiCall) (map[string]any, *apiError)
 		msgs = append(msgs, messageJSON(m))
 	}
 	return map[string]any{"messages": msgs, "has_more": false, "response_metadata": map[string]any{"next_cursor": ""}}, nil
+}
+
+// conversationsHistory answers a channel's top-level messages, newest first, from oldest on,
+// a page of limit (default 100) at a time, as Slack does.
+func (w *Workspace) conversationsHistory(c *apiCall) (map[string]any, *apiError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch := w.channel(c.args["channel"])
+	if ch == nil {
+		return nil, fail("channel_not_found")
+	}
+	limit, start := 100, 0
+	if n, err := strconv.Atoi(c.args["limit"]); err == nil && n > 0 {
+		limit = min(n, 999)
+	}
+	if n, err := strconv.Atoi(c.args["cursor"]); err == nil && n > 0 {
+		start = n
+	}
+	oldest, _ := strconv.ParseFloat(c.args["oldest"], 64)
+	var msgs []map[string]any
+	all := w.messages[ch.ID]
+	for i := len(all) - 1; i >= 0; i-- {
+		m := all[i]
+		if ts, _ := strconv.ParseFloat(m.TS, 64); m.IsReply() || ts < oldest {
+			continue
+		}
+		msgs = append(msgs, messageJSON(*m))
+	}
+	next := ""
+	msgs = msgs[min(start, len(msgs)):]
+	if len(msgs) > limit {
+		msgs, next = msgs[:limit], strconv.Itoa(start+limit)
+	}
+	return map[string]any{"messages": msgs, "has_more": next != "", "response_metadata": map[string]any{"next_cursor": next}}, nil
 }
 
 func messageJSON(m Message) map[string]any {

@@ -134,6 +134,34 @@ func TestPostMessage(t *testing.T) {
 			t.Errorf("%d messages, want 3", n)
 		}
 	})
+	t.Run("conversations.history returns the channel's messages, newest first, in pages", func(t *testing.T) {
+		newest := mustOK(t, post(t, s, url.Values{"channel": {org.Revocations}, "text": {"newer"}}))
+		_, body := callForm(t, s, "conversations.history", s.BotToken(), url.Values{"channel": {org.Revocations}, "limit": {"1"}})
+		first := mustOK(t, body)
+		msgs := first["messages"].([]any)
+		if len(msgs) != 1 || first["has_more"] != true || msgs[0].(map[string]any)["ts"] != newest["ts"] {
+			t.Fatalf("first page %v; want the newest message and more to come", first)
+		}
+		seen := map[string]bool{}
+		for page := first; ; {
+			for _, m := range page["messages"].([]any) {
+				msg := m.(map[string]any)
+				if _, reply := msg["thread_ts"]; reply && msg["thread_ts"] != msg["ts"] {
+					t.Errorf("a thread reply in the history: %v", msg)
+				}
+				seen[msg["ts"].(string)] = true
+			}
+			next := page["response_metadata"].(map[string]any)["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			_, body := callForm(t, s, "conversations.history", s.BotToken(), url.Values{"channel": {org.Revocations}, "limit": {"1"}, "cursor": {next}})
+			page = mustOK(t, body)
+		}
+		if !seen[parent["ts"].(string)] {
+			t.Errorf("the parent %v is not in the history %v", parent["ts"], seen)
+		}
+	})
 	t.Run("a user ID as channel posts in the DM", func(t *testing.T) {
 		body := mustOK(t, post(t, s, url.Values{"channel": {org.Dave}, "text": {"dm"}}))
 		_, open := callForm(t, s, "conversations.open", s.BotToken(), url.Values{"users": {org.Dave}})

@@ -161,21 +161,37 @@ func (m *Store) SetMessage(_ context.Context, id uuid.UUID, channel, ts string) 
 }
 
 // Decide records d if the request is pending; see store.Decisions.
-func (m *Store) Decide(_ context.Context, r store.Request, d store.Decision) (store.Request, bool, error) {
+func (m *Store) Decide(_ context.Context, id uuid.UUID, d store.Decision) (store.Request, bool, error) {
 	if d.State != store.Approved && d.State != store.Rejected {
-		return store.Request{}, false, fmt.Errorf("decide request %s: %q is not a decision", r.ID, d.State)
+		return store.Request{}, false, fmt.Errorf("decide request %s: %q is not a decision", id, d.State)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r.State = store.Pending
-	m.insert(r)
-	stored := m.requests[r.ID]
+	stored, ok := m.requests[id]
+	if !ok {
+		return store.Request{}, false, fmt.Errorf("decide request %s: %w", id, store.ErrNotFound)
+	}
 	if stored.State != store.Pending {
 		return clone(stored), false, nil
 	}
 	stored.State, stored.DecidedBy, stored.DecidedAt = d.State, d.By, d.At
-	m.requests[r.ID] = stored
+	m.requests[id] = stored
 	return clone(stored), true, nil
+}
+
+// UnpostedRequests returns pending requests with no recorded approval message and no post
+// claimed under key, oldest first.
+func (m *Store) UnpostedRequests(_ context.Context, key string) ([]store.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Request
+	for _, r := range m.requests {
+		if _, claimed := m.posts[postKey{r.ID, key}]; r.State == store.Pending && r.MessageTS == "" && !claimed {
+			out = append(out, clone(r))
+		}
+	}
+	sortByCreation(out)
+	return out, nil
 }
 
 // ExpirePending expires pending requests created before cutoff and returns them.

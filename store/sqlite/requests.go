@@ -146,21 +146,17 @@ func (s *Store) SetMessage(ctx context.Context, id uuid.UUID, channel, ts string
 }
 
 // Decide records d if the request is pending; see store.Decisions.
-func (s *Store) Decide(ctx context.Context, r store.Request, d store.Decision) (store.Request, bool, error) {
+func (s *Store) Decide(ctx context.Context, id uuid.UUID, d store.Decision) (store.Request, bool, error) {
 	if d.State != store.Approved && d.State != store.Rejected {
-		return store.Request{}, false, fmt.Errorf("decide request %s: %q is not a decision", r.ID, d.State)
+		return store.Request{}, false, fmt.Errorf("decide request %s: %q is not a decision", id, d.State)
 	}
 	var (
 		stored  store.Request
 		decided bool
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		r.State = store.Pending
-		if _, err := insertRequest(ctx, tx, r); err != nil {
-			return err
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE requests SET state = ?, decided_by = ?, decided_at = ?
-			WHERE id = ? AND state = 'pending'`, string(d.State), d.By, micros(d.At), r.ID.String())
+			WHERE id = ? AND state = 'pending'`, string(d.State), d.By, micros(d.At), id.String())
 		if err != nil {
 			return err
 		}
@@ -169,13 +165,25 @@ func (s *Store) Decide(ctx context.Context, r store.Request, d store.Decision) (
 			return err
 		}
 		decided = n == 1
-		stored, err = requestByID(ctx, tx, r.ID.String())
+		stored, err = requestByID(ctx, tx, id.String())
 		return err
 	})
 	if err != nil {
-		return store.Request{}, false, fmt.Errorf("decide request %s: %w", r.ID, err)
+		return store.Request{}, false, fmt.Errorf("decide request %s: %w", id, err)
 	}
 	return stored, decided, nil
+}
+
+// UnpostedRequests returns pending requests with no recorded approval message and no post
+// claimed under key, oldest first.
+func (s *Store) UnpostedRequests(ctx context.Context, key string) ([]store.Request, error) {
+	requests, err := requestsWhere(ctx, s.db, `state = 'pending' AND message_ts = ''
+		AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.request_id = requests.id AND posts.key = ?)
+		ORDER BY created_at, id`, key)
+	if err != nil {
+		return nil, fmt.Errorf("list unposted requests: %w", err)
+	}
+	return requests, nil
 }
 
 // ExpirePending expires pending requests created before cutoff and returns them.

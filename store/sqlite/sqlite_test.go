@@ -41,7 +41,7 @@ func TestStateSurvivesReopening(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := store.Decision{State: store.Approved, By: "U0APPROVER", At: r.CreatedAt.Add(time.Minute)}
-	want, _, err := s.Decide(t.Context(), r, d)
+	want, _, err := s.Decide(t.Context(), r.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}

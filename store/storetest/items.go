@@ -93,7 +93,7 @@ func testUnsubmitted(t *testing.T, s store.Store) {
 	for _, r := range []store.Request{interrupted, done, refused, partly} {
 		mustApprove(t, s, r)
 	}
-	if _, _, err := s.Decide(t.Context(), rejected, store.Decision{State: store.Rejected, By: "U1", At: t0}); err != nil {
+	if _, _, err := s.Decide(t.Context(), rejected.ID, store.Decision{State: store.Rejected, By: "U1", At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	mustSetRevocation(t, s, done, 0, "rev-3", t0)

@@ -55,7 +55,7 @@ func testFirstDecisionWins(t *testing.T, s store.Store) {
 	r := NewRequest(1)
 	mustCreate(t, s, r)
 	approve := store.Decision{State: store.Approved, By: "U0APPROVER", At: t0.Add(time.Hour)}
-	stored, decided, err := s.Decide(t.Context(), r, approve)
+	stored, decided, err := s.Decide(t.Context(), r.ID, approve)
 	if err != nil || !decided {
 		t.Fatalf("first Decide = %v, %v; want decided", decided, err)
 	}
@@ -68,7 +68,7 @@ func testFirstDecisionWins(t *testing.T, s store.Store) {
 		{State: store.Rejected, By: "U0OTHER", At: t0.Add(2 * time.Hour)},
 		{State: store.Approved, By: "U0OTHER", At: t0.Add(2 * time.Hour)},
 	} {
-		stored, decided, err := s.Decide(t.Context(), r, later)
+		stored, decided, err := s.Decide(t.Context(), r.ID, later)
 		if err != nil || decided {
 			t.Fatalf("later Decide(%s) = %v, %v; want not decided", later.State, decided, err)
 		}
@@ -78,17 +78,34 @@ func testFirstDecisionWins(t *testing.T, s store.Store) {
 	}
 }
 
-func testDecideCreatesMissing(t *testing.T, s store.Store) {
-	r := NewRequest(2)
-	d := store.Decision{State: store.Rejected, By: "U0APPROVER", At: t0.Add(time.Hour)}
-	stored, decided, err := s.Decide(t.Context(), r, d)
-	if err != nil || !decided {
-		t.Fatalf("Decide on a missing request = %v, %v; want decided", decided, err)
+func testDecideUnknown(t *testing.T, s store.Store) {
+	d := store.Decision{State: store.Approved, By: "U0APPROVER", At: t0}
+	if _, _, err := s.Decide(t.Context(), NewRequest(2).ID, d); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Decide on a request the store never had: error = %v, want ErrNotFound", err)
 	}
-	want := r
-	want.State, want.DecidedBy, want.DecidedAt = store.Rejected, d.By, d.At
-	if diff := cmp.Diff(want, stored); diff != "" {
-		t.Errorf("request created by its decision (-want +got):\n%s", diff)
+}
+
+func testUnpostedRequests(t *testing.T, s store.Store) {
+	posted, unposted, decided, older, claimed := NewRequest(2), NewRequest(3), NewRequest(4), NewRequest(1), NewRequest(5)
+	for _, r := range []store.Request{posted, unposted, decided, older, claimed} {
+		mustCreate(t, s, r)
+	}
+	if err := s.SetMessage(t.Context(), posted.ID, posted.Channel, "1.000100"); err != nil {
+		t.Fatal(err)
+	}
+	mustApprove(t, s, decided)
+	if _, err := s.ClaimPost(t.Context(), store.Post{RequestID: claimed.ID, Key: "request", ClaimedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimPost(t.Context(), store.Post{RequestID: unposted.ID, Key: "another", ClaimedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UnpostedRequests(t.Context(), "request")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.Request{older, unposted}, got); diff != "" {
+		t.Errorf("UnpostedRequests: want the pending ones with no message, oldest first (-want +got):\n%s", diff)
 	}
 }
 
@@ -109,7 +126,7 @@ func testRacingDecisions(t *testing.T, s store.Store) {
 				d.State, d.By = store.Rejected, fmt.Sprintf("U0REJECT%d", c)
 			}
 			wg.Go(func() {
-				stored, decided, err := s.Decide(t.Context(), r, d)
+				stored, decided, err := s.Decide(t.Context(), r.ID, d)
 				if err != nil {
 					t.Errorf("Decide: %v", err)
 					return
@@ -136,7 +153,7 @@ func testDecideRejectsNonDecision(t *testing.T, s store.Store) {
 	r := NewRequest(1)
 	mustCreate(t, s, r)
 	for _, state := range []store.State{store.Pending, store.Expired, ""} {
-		if _, _, err := s.Decide(t.Context(), r, store.Decision{State: state, By: "U1", At: t0}); err == nil {
+		if _, _, err := s.Decide(t.Context(), r.ID, store.Decision{State: state, By: "U1", At: t0}); err == nil {
 			t.Errorf("Decide(%q) succeeded; want an error", state)
 		}
 	}
@@ -178,7 +195,7 @@ func testExpiredCannotBeDecided(t *testing.T, s store.Store) {
 	if _, err := s.ExpirePending(t.Context(), t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	stored, decided, err := s.Decide(t.Context(), r, store.Decision{State: store.Approved, By: "U1", At: t0})
+	stored, decided, err := s.Decide(t.Context(), r.ID, store.Decision{State: store.Approved, By: "U1", At: t0})
 	if err != nil || decided || stored.State != store.Expired {
 		t.Errorf("Decide on expired = %s, %v, %v; want expired, not decided", stored.State, decided, err)
 	}

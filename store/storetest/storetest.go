@@ -27,7 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"a request keeps its items in order, with their permissions", testItemsRoundTrip},
 		{"an unknown request is not found", testUnknownRequest},
 		{"the first decision wins and later ones see it", testFirstDecisionWins},
-		{"a decision creates a request missing from the store", testDecideCreatesMissing},
+		{"a request the store never had cannot be decided", testDecideUnknown},
+		{"pending requests with no message and no claimed post are unposted", testUnpostedRequests},
 		{"racing decisions: exactly one wins", testRacingDecisions},
 		{"only a decision can be recorded", testDecideRejectsNonDecision},
 		{"expiry takes only pending requests older than the cutoff", testExpiry},
@@ -122,7 +123,7 @@ func mustGet(t *testing.T, s store.Store, id uuid.UUID) store.Request {
 
 func mustApprove(t *testing.T, s store.Store, r store.Request) {
 	t.Helper()
-	if _, _, err := s.Decide(t.Context(), r, store.Decision{State: store.Approved, By: "U0APPROVER", At: t0}); err != nil {
+	if _, _, err := s.Decide(t.Context(), r.ID, store.Decision{State: store.Approved, By: "U0APPROVER", At: t0}); err != nil {
 		t.Fatal(err)
 	}
 }
