@@ -494,7 +494,7 @@ func TestAPluggedBudgetDecidesEveryAttempt(t *testing.T) {
 		}
 		srv := newScript(t,
 			reply(http.StatusTooManyRequests, `{}`, "Retry-After", "5"),
-			reply(http.StatusOK, `{"id":"user-1"}`),
+			reply(http.StatusOK, `{"id":"user-1"}`, "X-RateLimit-Remaining", "17", "X-RateLimit-Reset", "60"),
 		)
 		c := newTestClient(t, srv, WithBudget(b), WithRateLimit(1)) // the rate limit shapes only the default budget
 		start := time.Now()
@@ -510,6 +510,7 @@ func TestAPluggedBudgetDecidesEveryAttempt(t *testing.T) {
 		}
 		wantHeard := []ServerLimit{
 			{After: 1, PauseUntil: start.Add(7*time.Second + 5*time.Second)},
+			{After: 2, Remaining: 17, ResetAt: start.Add(7*time.Second + time.Minute)},
 		}
 		if diff := cmp.Diff(wantHeard, heard); diff != "" {
 			t.Errorf("what Heed heard (-want +got):\n%s", diff)
