@@ -3,28 +3,42 @@ package apiclient
 import (
 	"context"
 	"fmt"
-	"math"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 const (
 	// DefaultRateLimit is AccessOwl's documented limit: 1,000 requests per hour per token.
 	DefaultRateLimit = 1000
-	// burstDivisor sets the bucket's burst to a twentieth of the hourly budget (50 of 1,000):
-	// enough for a person's burst of lookups, small enough that the steady rate stays at 95%
-	// of the budget.
-	burstDivisor = 20
+	// budgetErrorDelay is what BackgroundDelay reports when the budget cannot be read (a shared
+	// store that is down): long enough not to hammer it, short enough that work resumes soon
+	// after it is back.
+	budgetErrorDelay = 5 * time.Second
 )
+
+// Class says whose request is waiting for the budget.
+type Class int
+
+const (
+	// ClassPeople is a call someone is waiting for (a lookup, a submission, a decision): it may
+	// spend the whole hour and never waits on background work's account.
+	ClassPeople Class = iota
+	// ClassBackground is work nobody waits for (tracking, readiness probes, resubmission): it
+	// leaves a reserve for people and slows as the hour fills.
+	ClassBackground
+)
+
+func (c Class) String() string {
+	if c == ClassBackground {
+		return "background"
+	}
+	return "people"
+}
 
 type backgroundKey struct{}
 
 // Background marks ctx so that calls made with it are background work (a status poller, a
-// sweep): they spend only what the budget holds above the interactive reserve, and so wait
-// while people's calls need the room. Calls with an unmarked context are interactive and go
-// first.
+// sweep): they leave a reserve of the hour to people's calls and slow down as the hour fills.
+// Calls with an unmarked context are people's and go first.
 func Background(ctx context.Context) context.Context {
 	return context.WithValue(ctx, backgroundKey{}, true)
 }
@@ -35,111 +49,103 @@ func IsBackground(ctx context.Context) bool {
 	return b
 }
 
-// budget is the client's own request budget: a token bucket that admits at most perHour
-// requests in any rolling hour, with a reserve that only interactive calls may spend, and a
-// pause that a 429's Retry-After sets for every call.
+// ClassOf returns the class of the calls made with ctx.
+func ClassOf(ctx context.Context) Class {
+	if IsBackground(ctx) {
+		return ClassBackground
+	}
+	return ClassPeople
+}
+
+// Budget decides when a request may go to AccessOwl, so that one token's requests stay within
+// its hourly limit. The client asks it before every attempt, retries included. MemoryBudget,
+// the default, keeps one process's record; replicas that share a token share one hour, and so
+// plug in a Budget kept where they all see it (WithBudget).
 //
-// A bucket with burst b and rate r admits b + r·T requests in any window T, so r is
-// (perHour − b) per hour: a full bucket plus an hour's refill is exactly perHour.
-type budget struct {
-	mu          sync.Mutex
-	lim         *rate.Limiter
-	reserve     float64
-	pausedUntil time.Time
+// Methods must be safe for concurrent use. An error means the budget could not be consulted:
+// the request is not sent.
+type Budget interface {
+	// Take spends one request for class if one may go now, returning a Slot whose Wait is zero
+	// and whose Seq numbers the request. Otherwise it spends nothing and the Slot says how long
+	// to wait before asking again.
+	Take(ctx context.Context, class Class) (Slot, error)
+	// Delay says how long a request of class would wait if it asked now and nothing else were
+	// sent meanwhile. It spends nothing.
+	Delay(ctx context.Context, class Class) (Wait, error)
+	// Available says how many people's requests could go at once now: 0 while AccessOwl holds
+	// the token.
+	Available(ctx context.Context) (int, error)
+	// Heed records what AccessOwl said about the token's limit in one answer.
+	Heed(ctx context.Context, l ServerLimit) error
 }
 
-// budgetShape returns the burst and the default background reserve for perHour.
-func budgetShape(perHour int) (burst, reserve int) {
-	burst = max(1, perHour/burstDivisor)
-	return burst, burst / 2
+// Wait is how long a request must wait for the budget, and on whose account.
+type Wait struct {
+	// Duration is zero when the request may go now.
+	Duration time.Duration
+	// FromAccessOwl reports that AccessOwl asked for the wait (a 429's Retry-After, or its
+	// X-RateLimit-Remaining spent before X-RateLimit-Reset), not the client's own hour being
+	// full. The client fails a call at once rather than wait longer than WithMaxRetryAfter for
+	// AccessOwl, so that nobody is held for minutes.
+	FromAccessOwl bool
 }
 
-func newBudget(perHour, reserve int) (*budget, error) {
-	burst, defReserve := budgetShape(perHour)
-	if perHour <= burst {
-		return nil, fmt.Errorf("rate limit %d per hour is too small: it must exceed the burst of %d", perHour, burst)
-	}
-	if reserve < 0 {
-		reserve = defReserve
-	}
-	if reserve >= burst {
-		return nil, fmt.Errorf("background reserve %d must be below the burst of %d, or background calls never go", reserve, burst)
-	}
-	perSecond := rate.Limit(float64(perHour-burst) / time.Hour.Seconds())
-	return &budget{lim: rate.NewLimiter(perSecond, burst), reserve: float64(reserve)}, nil
+// Slot is Take's answer: a request taken (Wait zero, Seq set) or the wait before asking again.
+type Slot struct {
+	Wait
+	// Seq numbers the requests taken from the budget, 1 upwards, so that Heed can tell which
+	// were taken after an answered one.
+	Seq uint64
 }
 
-// wait blocks until one request may be sent, then spends it. Interactive calls queue on the
-// bucket (and may take the reserve); background calls wait until a token is free above the
-// reserve. A pause set by a 429 holds everyone, unless it is longer than maxPause, in which case
-// wait fails at once with a *RateLimitError rather than hold a person for minutes.
-func (b *budget) wait(ctx context.Context, background bool, maxPause time.Duration) error {
+// ServerLimit is what AccessOwl said about the token's limit in the answer to one request.
+type ServerLimit struct {
+	// After is the Seq of the answered request: requests taken after it count against Remaining.
+	After uint64
+	// PauseUntil, from a 429's Retry-After, holds every request until then; zero if none came.
+	PauseUntil time.Time
+	// Remaining requests may go until ResetAt (X-RateLimit-Remaining and X-RateLimit-Reset). A
+	// zero ResetAt means the answer said nothing of the kind.
+	Remaining int
+	ResetAt   time.Time
+}
+
+// take waits until the budget lets one request of class go and returns its Seq. A wait that
+// AccessOwl asked for and that is longer than maxPause fails at once with a pausedError rather
+// than hold a person for minutes; every other wait lasts as long as ctx allows.
+func (c *Client) take(ctx context.Context, class Class) (uint64, error) {
 	for {
-		b.mu.Lock()
-		now := time.Now()
-		if pause := b.pausedUntil.Sub(now); pause > 0 {
-			b.mu.Unlock()
-			if pause > maxPause {
-				return pausedError{remaining: pause}
-			}
-			if err := sleep(ctx, pause); err != nil {
-				return err
-			}
-			continue
+		slot, err := c.budget.Take(ctx, class)
+		if err != nil {
+			return 0, fmt.Errorf("take a request from the budget: %w", err)
 		}
-		if !background {
-			r := b.lim.ReserveN(now, 1)
-			b.mu.Unlock()
-			if err := sleep(ctx, r.DelayFrom(now)); err != nil {
-				r.Cancel()
-				return err
-			}
-			return nil
+		if slot.Duration <= 0 {
+			return slot.Seq, nil
 		}
-		d := b.backgroundDelayLocked(now)
-		if d == 0 {
-			b.lim.AllowN(now, 1)
-			b.mu.Unlock()
-			return nil
+		if slot.FromAccessOwl && slot.Duration > c.maxRetryAfter {
+			return 0, pausedError{remaining: slot.Duration}
 		}
-		b.mu.Unlock()
-		if err := sleep(ctx, d); err != nil {
-			return err
+		// Waking up re-asks rather than assumes: people may have taken the room meanwhile.
+		if err := sleep(ctx, slot.Duration); err != nil {
+			return 0, err
 		}
 	}
 }
 
-// pausedError says a call was not sent because a 429 asked for a longer wait than the cap.
+// heed tells the budget what AccessOwl said, also when the caller has given up meanwhile: the
+// token's limit concerns every call. A budget that cannot hear it only loses a hint, so the
+// call goes on.
+func (c *Client) heed(ctx context.Context, l ServerLimit) {
+	if err := c.budget.Heed(context.WithoutCancel(ctx), l); err != nil {
+		c.log.WarnContext(ctx, "accessowl budget: cannot record AccessOwl's limit", "error", err)
+	}
+}
+
+// pausedError says a call was not sent because AccessOwl asked for a longer wait than the cap.
 type pausedError struct{ remaining time.Duration }
 
 func (e pausedError) Error() string {
-	return fmt.Sprintf("rate limited by an earlier 429 for another %s", e.remaining)
-}
-
-// delay reports how long a background call made now would wait, if nothing else spends first.
-func (b *budget) delay() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	return max(b.pausedUntil.Sub(now), b.backgroundDelayLocked(now))
-}
-
-func (b *budget) backgroundDelayLocked(now time.Time) time.Duration {
-	missing := b.reserve + 1 - b.lim.TokensAt(now)
-	if missing <= 0 {
-		return 0
-	}
-	// Round up so the waiter wakes with the token there, not a nanosecond short of it.
-	return time.Duration(math.Ceil(missing/float64(b.lim.Limit())*float64(time.Second))) + time.Nanosecond
-}
-
-// pause holds every call until now+d, the Retry-After of a 429.
-func (b *budget) pause(d time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if until := time.Now().Add(d); until.After(b.pausedUntil) {
-		b.pausedUntil = until
-	}
+	return fmt.Sprintf("AccessOwl asked to wait another %s", e.remaining)
 }
 
 // sleep waits d or until ctx ends, whichever is first; it never outlasts the caller.
@@ -155,15 +161,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// available reports how many requests could go out at once now: none while a 429's pause lasts.
-func (b *budget) available() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	if b.pausedUntil.After(now) {
-		return 0
-	}
-	return max(0, int(b.lim.TokensAt(now)))
 }

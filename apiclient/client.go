@@ -53,7 +53,7 @@ type Client struct {
 	baseBackoff   time.Duration
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
-	budget        *budget
+	budget        Budget
 	random        func() float64
 	observe       func(Attempt)
 }
@@ -90,9 +90,17 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("accessowl: %w", err)
 		}
 	}
-	b, err := newBudget(cfg.perHour, cfg.reserve)
-	if err != nil {
-		return nil, fmt.Errorf("accessowl: %w", err)
+	b := cfg.budget
+	if b == nil {
+		reserve := cfg.reserve
+		if reserve < 0 {
+			reserve = DefaultReserve(cfg.perHour)
+		}
+		mb, err := NewMemoryBudget(cfg.perHour, reserve)
+		if err != nil {
+			return nil, fmt.Errorf("accessowl: %w", err)
+		}
+		b = mb
 	}
 	return &Client{
 		base:          base.JoinPath(apiPrefix),
@@ -111,15 +119,31 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 	}, nil
 }
 
-// BackgroundDelay reports how long a background call made now would wait for the budget (or
-// for a 429's Retry-After), assuming nothing else spends first. A poller uses it to plan its
-// next sweep instead of queueing blindly.
-func (c *Client) BackgroundDelay() time.Duration { return c.budget.delay() }
+// BackgroundDelay reports how long a background call made now would wait for the budget (its
+// pacing, its reserve for people, or AccessOwl's Retry-After or X-RateLimit-Reset), assuming
+// nothing else spends first. A poller uses it to plan its next sweep instead of queueing
+// blindly. If the budget cannot be read it reports a short wait, so the poller looks again.
+func (c *Client) BackgroundDelay() time.Duration {
+	w, err := c.budget.Delay(context.Background(), ClassBackground)
+	if err != nil {
+		c.log.Warn("accessowl budget: cannot read the background delay", "error", err)
+		return budgetErrorDelay
+	}
+	return w.Duration
+}
 
-// BudgetAvailable reports how many requests the client could send at once now, without
-// waiting for its budget: at most a twentieth of the hourly budget, refilled steadily, and 0 while
-// a 429's Retry-After holds the client.
-func (c *Client) BudgetAvailable() int { return c.budget.available() }
+// BudgetAvailable reports how many requests people could send at once now without waiting for
+// the budget: what the rolling hour has left (up to all of ACCESSOWL_RATE_LIMIT when the hour
+// is empty), less when AccessOwl said fewer remain, and 0 while a 429's Retry-After holds the
+// client or the budget cannot be read.
+func (c *Client) BudgetAvailable() int {
+	n, err := c.budget.Available(context.Background())
+	if err != nil {
+		c.log.Warn("accessowl budget: cannot read what is available", "error", err)
+		return 0
+	}
+	return n
+}
 
 // request is one API call, built once and sent unchanged on every attempt: the body is
 // marshalled before the first attempt and the Idempotency-Key fixed, so every retry is
@@ -169,22 +193,23 @@ func escapePath(segments ...string) (string, error) {
 }
 
 // do sends req until it succeeds, fails for good, or runs out of attempts, and decodes a
-// successful body into v. Every attempt first spends from the budget.
+// successful body into v. Every attempt first takes a request from the budget.
 func (c *Client) do(ctx context.Context, req *request, v any) error {
-	background := IsBackground(ctx)
+	class := ClassOf(ctx)
 	var (
 		unseen  bool // an earlier attempt with this key may have been processed
 		firstAt time.Time
 		lastErr error
 	)
 	for attempt := 1; ; attempt++ {
-		if err := c.budget.wait(ctx, background, c.maxRetryAfter); err != nil {
+		seq, err := c.take(ctx, class)
+		if err != nil {
 			return c.waitError(req, err, lastErr)
 		}
 		if attempt == 1 {
 			firstAt = time.Now()
 		}
-		body, status, resent, err := c.send(ctx, req, attempt)
+		body, status, resent, err := c.send(ctx, req, attempt, seq)
 		if err == nil {
 			c.observe(Attempt{Method: req.method, Route: routeOf(req.path), Status: status, Number: attempt})
 			return decode(body, v)
@@ -206,12 +231,6 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 		}
 		unseen = unseen || resent || mayHaveBeenProcessed(err)
 		lastErr = err
-		var rl *RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > 0 {
-			// AccessOwl asked the token to wait, so every call of this client waits, not just
-			// this one.
-			c.budget.pause(rl.RetryAfter)
-		}
 		retry, why := retryPolicy(err)
 		reason := why
 		if retry && attempt >= c.maxAttempts {
@@ -279,10 +298,12 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 	return out, nil
 }
 
-// send makes one attempt. resent reports that the transport itself wrote the request more than
-// once — net/http replays requests that carry an Idempotency-Key when a reused connection
-// breaks — so an earlier copy of this attempt may have been processed unseen.
-func (c *Client) send(ctx context.Context, req *request, attempt int) (body []byte, status int, resent bool, err error) {
+// send makes one attempt, the request numbered seq by the budget, and tells the budget what
+// AccessOwl's answer says about the token's limit. resent reports that the transport itself
+// wrote the request more than once — net/http replays requests that carry an Idempotency-Key
+// when a reused connection breaks — so an earlier copy of this attempt may have been processed
+// unseen.
+func (c *Client) send(ctx context.Context, req *request, attempt int, seq uint64) (body []byte, status int, resent bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var writes atomic.Int32
@@ -329,7 +350,15 @@ func (c *Client) send(ctx context.Context, req *request, attempt int) (body []by
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
-	if err := checkResponse(hreq, resp); err != nil {
+	err = checkResponse(hreq, resp)
+	// A 429's Retry-After asks the token to wait, so every call of this client waits, not just
+	// this one; the rate-limit headers may come on any answer.
+	var rl *RateLimitError
+	errors.As(err, &rl)
+	if limit, ok := serverLimitOf(resp.Header, rl, seq, time.Now()); ok {
+		c.heed(ctx, limit)
+	}
+	if err != nil {
 		return nil, status, resent, err
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))

@@ -391,8 +391,9 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"a base URL of another scheme", "ftp://owl.test", tok, nil},
 		{"a base URL with a query", "https://owl.test/?token=x", tok, nil},
 		{"zero attempts", testBase, tok, []Option{WithRetry(0, time.Second, time.Second)}},
-		{"a budget no bigger than its burst", testBase, tok, []Option{WithRateLimit(1)}},
-		{"a reserve that leaves background nothing", testBase, tok, []Option{WithBackgroundReserve(50)}},
+		{"a rate limit below one", testBase, tok, []Option{WithRateLimit(0)}},
+		{"a reserve that leaves background nothing", testBase, tok, []Option{WithBackgroundReserve(DefaultRateLimit)}},
+		{"a nil budget", testBase, tok, []Option{WithBudget(nil)}},
 		{"a nil HTTP client", testBase, tok, []Option{WithHTTPClient(nil)}},
 		{"a zero timeout", testBase, tok, []Option{WithTimeout(0)}},
 	}

@@ -37,9 +37,13 @@
 //
 // AccessOwl allows 1,000 requests per hour per token. The client keeps its own budget
 // (WithRateLimit, 1,000 by default) so that its own volume never causes a 429: every attempt,
-// retries included, spends one request, and in any rolling hour no more than the budget is
-// sent. Calls are interactive unless their context is marked with Background; background calls
-// (pollers, sweeps) only spend what is left above a reserve (WithBackgroundReserve), so a
-// person's call goes out at once even while background work uses up the rest.
-// BackgroundDelay says how long a background call would wait now, so a poller can plan.
+// retries included, takes one request, and no rolling hour holds more than the budget. The
+// whole hour may be spent in a burst. Calls are people's unless their context is marked with
+// Background; background calls (pollers, sweeps) leave a reserve to people
+// (WithBackgroundReserve) and slow down as the hour fills, so a person's call goes out at once
+// while the hour has room, whatever background work does. AccessOwl's Retry-After and its
+// X-RateLimit-Remaining and X-RateLimit-Reset headers are believed when they say less.
+// BackgroundDelay says how long a background call would wait now, so a poller can plan. The
+// default budget lives in memory (MemoryBudget); replicas sharing a token plug in a shared one
+// with WithBudget.
 package apiclient

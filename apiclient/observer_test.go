@@ -92,8 +92,8 @@ func TestObserverSeesEveryAttemptWithItsRouteStatusAndRetryReason(t *testing.T) 
 func TestBudgetAvailableIsZeroWhileA429Pauses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestClient(t, newScript(t, reply(429, `{}`, "Retry-After", "30")), WithRetry(1, 1, 1), WithRateLimit(1000))
-		if got := c.BudgetAvailable(); got != 50 {
-			t.Errorf("a fresh client of 1,000 an hour has %d available, want the burst of 50", got)
+		if got := c.BudgetAvailable(); got != 1000 {
+			t.Errorf("a fresh client of 1,000 an hour has %d available, want the whole hour", got)
 		}
 		if _, err := c.GetRevocation(t.Context(), "rev-1"); err == nil {
 			t.Fatal("a 429 succeeded")

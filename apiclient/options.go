@@ -21,7 +21,8 @@ type config struct {
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
 	perHour       int
-	reserve       int // -1 means the default for perHour
+	reserve       int // -1 means DefaultReserve(perHour)
+	budget        Budget
 	random        func() float64
 	observer      func(Attempt)
 }
@@ -98,8 +99,9 @@ func WithMaxRetryAfter(d time.Duration) Option {
 }
 
 // WithRateLimit sets the budget: at most perHour requests (every attempt counts) in any
-// rolling hour. The default is DefaultRateLimit, AccessOwl's own limit; set it lower when
-// something else shares the token.
+// rolling hour, all of which people may spend at once (see MemoryBudget). The default is
+// DefaultRateLimit, AccessOwl's own limit; set it lower when something else shares the token.
+// It shapes the client's own MemoryBudget, and so has no effect with WithBudget.
 func WithRateLimit(perHour int) Option {
 	return func(c *config) error {
 		c.perHour = perHour
@@ -107,15 +109,28 @@ func WithRateLimit(perHour int) Option {
 	}
 }
 
-// WithBackgroundReserve sets how many requests of the bucket background calls leave for
-// interactive ones. The default is half the burst (the burst is a twentieth of the hourly
-// budget, at least 1), so 25 of the default 1,000; it must be below the burst.
+// WithBackgroundReserve sets how many requests of the rolling hour background calls leave to
+// people's calls. The default is DefaultReserve, a tenth of the rate limit (100 of 1,000); it
+// must be below the rate limit. It shapes the client's own MemoryBudget, and so has no effect
+// with WithBudget.
 func WithBackgroundReserve(requests int) Option {
 	return func(c *config) error {
 		if requests < 0 {
 			return fmt.Errorf("background reserve %d must not be negative", requests)
 		}
 		c.reserve = requests
+		return nil
+	}
+}
+
+// WithBudget makes the client take its requests from b instead of a MemoryBudget of its own,
+// so that several clients (replicas sharing a token) share one hour.
+func WithBudget(b Budget) Option {
+	return func(c *config) error {
+		if b == nil {
+			return errors.New("nil budget")
+		}
+		c.budget = b
 		return nil
 	}
 }

@@ -905,7 +905,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // fake serves from outside the bubble over real HTTP; time stands still while a request is on
 // the wire, because a goroutine reading a socket is not durably blocked.
 func TestBudgetNeverMeetsTheFakesRateLimit(t *testing.T) {
-	const perHour = 60 // the client's burst is 3 and its background reserve 1
+	const perHour = 60 // background leaves a reserve of 6 to people
 	tests := []struct {
 		name       string
 		background bool
@@ -914,7 +914,7 @@ func TestBudgetNeverMeetsTheFakesRateLimit(t *testing.T) {
 		inFirstHour int
 	}{
 		{name: "interactive calls spend the whole hour's budget and meet no 429", inFirstHour: perHour},
-		{name: "background calls leave the reserve and meet no 429", background: true, inFirstHour: perHour - 1},
+		{name: "background calls leave the reserve and meet no 429", background: true, inFirstHour: perHour - apiclient.DefaultReserve(perHour)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -956,9 +956,9 @@ func TestBudgetNeverMeetsTheFakesRateLimit(t *testing.T) {
 			if len(all) != perHour+10 {
 				t.Fatalf("the fake received %d requests, want %d", len(all), perHour+10)
 			}
-			// A second over the hour, since the token that completes an hour's budget may come a
-			// rounding error after it.
-			hourEnd := all[0].Time.Add(time.Hour + time.Second)
+			// The budget keeps exact send times: the first request leaves the hour at exactly
+			// one hour, and the next may go that very moment.
+			hourEnd := all[0].Time.Add(time.Hour)
 			inFirstHour := len(calls(srv, func(c owltest.Call) bool { return c.Time.Before(hourEnd) }))
 			if inFirstHour != tt.inFirstHour {
 				t.Errorf("the client sent %d calls in the first hour, want %d", inFirstHour, tt.inFirstHour)
