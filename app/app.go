@@ -104,10 +104,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
 	lifecycle, err := revoke.New(revoke.Config{
 		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api), Observer: m,
+		// Status checks are background work: the AccessOwl client's budget paces them and keeps
+		// a reserve for people's clicks and lookups, which also go first whenever they compete.
 		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
-		// Status checks get half the hourly budget; the other half stays for people's clicks,
-		// lookups and retries, which also go first whenever they compete.
-		HourlyBudget: cfg.AccessOwlRate / 2,
 		// Resumed submissions run in the pool, so a shutdown drains them like any click.
 		Spawn: func(name, requestID string, run func(context.Context)) bool {
 			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Run: run})

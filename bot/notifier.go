@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,9 +67,14 @@ func (n *Notifier) UpdateRequest(ctx context.Context, r store.Request) error {
 	return n.out.Update(ctx, r.Channel, r.MessageTS, ApprovalMessage(r, value)...)
 }
 
-// Reply posts the reply about e in the request's thread and returns its ts.
+// Reply posts the reply about e in the request's thread and returns its ts. A reply given up
+// while it waited for Slack's pacing is revoke.ErrNotSent: nothing of it reached Slack.
 func (n *Notifier) Reply(ctx context.Context, r store.Request, e revoke.Event) (string, error) {
-	return n.out.Post(ctx, r.Channel, append(ThreadReply(r, e), slack.MsgOptionTS(r.MessageTS))...)
+	ts, err := n.out.Post(ctx, r.Channel, append(ThreadReply(r, e), slack.MsgOptionTS(r.MessageTS))...)
+	if errors.Is(err, ErrGaveUpWaiting) {
+		return "", fmt.Errorf("%w: %w", revoke.ErrNotSent, err)
+	}
+	return ts, err
 }
 
 // FindReply looks in the request's thread for the reply about e, by the metadata ThreadReply gives

@@ -28,6 +28,10 @@ const (
 	maxSlackRetryAfter = 30 * time.Second
 )
 
+// ErrGaveUpWaiting is what a post wraps when its context ended while it waited for its turn
+// (Slack's pacing, or a 429's Retry-After): nothing reached Slack.
+var ErrGaveUpWaiting = errors.New("gave up waiting for Slack's pacing")
+
 // SlackAPI is the part of slack-go's client that Output uses; *slack.Client satisfies it.
 type SlackAPI interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
@@ -83,7 +87,7 @@ func NewOutput(api SlackAPI, observer OutputObserver, log *slog.Logger) *Output 
 // returns its ts.
 func (o *Output) Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error) {
 	if err := o.channelLimiter(channel).Wait(ctx); err != nil {
-		return "", fmt.Errorf("post in %s: %w", channel, err)
+		return "", fmt.Errorf("post in %s: %w: %w", channel, ErrGaveUpWaiting, err)
 	}
 	var ts string
 	err := o.call(ctx, "chat.postMessage", func() (err error) {

@@ -11,16 +11,48 @@ import (
 	"revokebot/store"
 )
 
-// noThread is recorded as the ts of a reply whose request has no approval message to reply
-// under, so recovery does not try it forever.
-const noThread = "none"
+// The ts recorded for a claimed reply that was settled without a message of its own.
+const (
+	// noThread: the request has no approval message to reply under, so recovery does not try
+	// it forever.
+	noThread = "none"
+	// superseded: a newer status of the same revocation came while this one still waited for
+	// Slack's pacing, and was posted instead; the thread stays true and the skipped status is
+	// recorded, not lost.
+	superseded = "superseded"
+)
 
-// replies remembers which replies this process is posting right now and when unposted claims
-// need another look.
+// errSuperseded is what announce returns for a status reply a newer status of its revocation
+// replaced: recorded, never posted, and no longer what the request should show.
+var errSuperseded = errors.New("superseded by a newer status")
+
+// ErrNotSent is what a Notifier's Reply wraps when it gave up before anything reached Slack
+// (its context ended while it waited for its turn), so the lifecycle knows no message exists.
+var ErrNotSent = errors.New("not sent")
+
+// replies remembers which replies this process is posting right now, which status replies wait
+// for their turn, and when unposted claims need another look.
 type replies struct {
 	mu        sync.Mutex
 	inflight  map[replyKey]bool
-	recoverAt time.Time // zero: nothing known to recover
+	waiting   map[string]*waitingStatus // by revocation ID
+	recoverAt time.Time                 // zero: nothing known to recover
+}
+
+// waitingStatus is a status reply on its way to Slack, which a newer status of its revocation
+// may replace while it has not been sent.
+type waitingStatus struct {
+	status     store.Status
+	cancel     context.CancelFunc
+	superseded bool
+}
+
+// statusRank orders a revocation's statuses: a final one is newer than processing.
+func statusRank(s store.Status) int {
+	if s.Done() {
+		return 2
+	}
+	return 1
 }
 
 type replyKey struct {
@@ -53,6 +85,17 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 		s.replies.mu.Unlock()
 	}()
 
+	var mine *waitingStatus
+	if e.Kind == StatusChanged {
+		var stale bool
+		if ctx, mine, stale = s.waitForStatus(ctx, e); stale {
+			if err := s.supersede(ctx, r, e); err != nil {
+				return false, err
+			}
+			return false, errSuperseded
+		}
+		defer s.doneWithStatus(e.RevocationID, mine)
+	}
 	now := s.now()
 	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: now})
 	if err != nil || !claimed {
@@ -62,10 +105,66 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 		s.observer.StatusAnnounced(string(e.Status))
 	}
 	if err := s.post(ctx, r, e, detail); err != nil {
+		if mine != nil && errors.Is(err, ErrNotSent) && s.wasSuperseded(mine) {
+			if err := s.markSuperseded(context.WithoutCancel(ctx), r, e); err != nil {
+				return true, err
+			}
+			return true, errSuperseded
+		}
 		s.scheduleRecovery(now.Add(s.claimLease))
 		return true, err
 	}
 	return true, nil
+}
+
+// waitForStatus registers a status reply on its way. A newer status of the same revocation
+// replaces one still waiting for its turn (which then gives up, unsent); an older one than is
+// on its way is stale, and is superseded at once. The returned context ends when a newer status
+// takes this one's place.
+func (s *Service) waitForStatus(ctx context.Context, e Event) (context.Context, *waitingStatus, bool) {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	if w := s.replies.waiting[e.RevocationID]; w != nil {
+		if statusRank(e.Status) <= statusRank(w.status) {
+			return ctx, nil, true
+		}
+		w.superseded = true
+		w.cancel()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	mine := &waitingStatus{status: e.Status, cancel: cancel}
+	s.replies.waiting[e.RevocationID] = mine
+	return ctx, mine, false
+}
+
+func (s *Service) doneWithStatus(revocationID string, mine *waitingStatus) {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	mine.cancel()
+	if s.replies.waiting[revocationID] == mine {
+		delete(s.replies.waiting, revocationID)
+	}
+}
+
+func (s *Service) wasSuperseded(w *waitingStatus) bool {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	return w.superseded
+}
+
+// supersede settles a status reply that a newer status of its revocation replaced before it was
+// posted: claimed, so no one posts it later, and recorded as superseded.
+func (s *Service) supersede(ctx context.Context, r store.Request, e Event) error {
+	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: s.now()})
+	if err != nil || !claimed {
+		return err
+	}
+	return s.markSuperseded(ctx, r, e)
+}
+
+func (s *Service) markSuperseded(ctx context.Context, r store.Request, e Event) error {
+	s.auditStatus(ctx, r, e, "superseded by a newer status before it was posted")
+	return s.store.MarkPosted(ctx, r.ID, e.Key(), superseded)
 }
 
 // post posts the claimed reply about e, audits a status, and marks the claim posted.

@@ -263,6 +263,7 @@ type notifier struct {
 	updates  map[string][]store.Request
 	replies  []reply
 	failures int
+	hold     chan struct{} // while set and open, replies wait for their turn
 }
 
 // reply is a thread reply as the notifier was asked to post it.
@@ -303,7 +304,17 @@ func (n *notifier) UpdateRequest(_ context.Context, r store.Request) error {
 	return nil
 }
 
-func (n *notifier) Reply(_ context.Context, r store.Request, e Event) (string, error) {
+func (n *notifier) Reply(ctx context.Context, r store.Request, e Event) (string, error) {
+	n.mu.Lock()
+	hold := n.hold
+	n.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return "", fmt.Errorf("fake notifier: %w: %w", ErrNotSent, ctx.Err())
+		}
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.failures > 0 {
@@ -374,6 +385,15 @@ func (n *notifier) shown(ts string) store.Request {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.messages[ts]
+}
+
+// holdReplies makes replies wait for their turn, as Slack's pacing would, until release is
+// called.
+func (n *notifier) holdReplies() (release func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.hold = make(chan struct{})
+	return func() { close(n.hold) }
 }
 
 func (n *notifier) failReplies(count int) {

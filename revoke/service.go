@@ -56,9 +56,6 @@ const (
 	// long wait's end visible in the thread within about eight poll intervals, and costs one list
 	// page every two minutes (30 requests an hour, 3% of AccessOwl's limit) per hundred waiting.
 	DefaultMaxStatusBackoff = 2 * time.Minute
-	// DefaultTrackerBudget is how many AccessOwl requests an hour the tracker plans to spend:
-	// half of AccessOwl's 1,000, so people's lookups and submissions always find the other half.
-	DefaultTrackerBudget = 500
 	// DefaultClaimLease is how old an unposted claim must be before recovery posts it itself:
 	// younger ones may be being posted right now by another replica. It is twice replyTimeout,
 	// the longest an announcement may spend posting.
@@ -87,9 +84,6 @@ type Config struct {
 	Poll time.Duration
 	// MaxBackoff caps the interval between checks of one revocation (DefaultMaxStatusBackoff).
 	MaxBackoff time.Duration
-	// HourlyBudget is how many AccessOwl requests an hour sweeps may spend (DefaultTrackerBudget).
-	// The client's own budget is the hard limit; this keeps the tracker well inside it.
-	HourlyBudget int
 	// ClaimLease is how old a claimed but unposted reply must be before recovery posts it
 	// (DefaultClaimLease). Recovery marks a reply it finds in the thread at once, whatever its age.
 	ClaimLease time.Duration
@@ -139,9 +133,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxBackoff < cfg.Poll {
 		return nil, errors.New("revoke: the maximum status backoff is below the poll interval")
 	}
-	if cfg.HourlyBudget <= 0 {
-		cfg.HourlyBudget = DefaultTrackerBudget
-	}
 	if cfg.ClaimLease <= 0 {
 		cfg.ClaimLease = DefaultClaimLease
 	}
@@ -168,9 +159,9 @@ func New(cfg Config) (*Service, error) {
 		log:        cfg.Log,
 		poll:       cfg.Poll,
 		claimLease: cfg.ClaimLease,
-		replies:    replies{inflight: make(map[replyKey]bool)},
+		replies:    replies{inflight: make(map[replyKey]bool), waiting: make(map[string]*waitingStatus)},
 	}
-	s.tracker = newTracker(s, cfg.MaxBackoff, cfg.HourlyBudget)
+	s.tracker = newTracker(s, cfg.MaxBackoff)
 	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
 	return s, nil
 }

@@ -28,28 +28,25 @@ const (
 // tracker follows submitted revocations until AccessOwl closes them, one sweep at a time: one
 // list of processing revocations covers up to a hundred, and only those that left it are
 // fetched one by one.
+//
+// Its pace is the budget's: while the hour has room, each revocation is checked every poll
+// interval (less often only when it has waited long, see checkInterval), and a sweep never
+// waits for a plan of its own. When the AccessOwl client says background work must wait (the
+// hour is filling, or a 429 holds everyone), the sweep waits exactly that long.
 type tracker struct {
 	s          *Service
 	maxBackoff time.Duration
-	perRequest time.Duration // the share of an hour one request of the budget stands for
 	wake       chan struct{}
 
 	// The loop's own state.
-	lastSweep   time.Time
-	nextAllowed time.Time // the budget's pacing: no sweep before this
-	retryAt     time.Time // after failures: no sweep before this
-	failures    int
-	listPages   int // pages the last list of processing revocations took
+	lastSweep time.Time
+	retryAt   time.Time // after failures: no sweep before this
+	failures  int
+	listPages int // pages the last list of processing revocations took
 }
 
-func newTracker(s *Service, maxBackoff time.Duration, hourlyBudget int) *tracker {
-	return &tracker{
-		s:          s,
-		maxBackoff: maxBackoff,
-		perRequest: time.Hour / time.Duration(hourlyBudget),
-		wake:       make(chan struct{}, 1),
-		listPages:  1,
-	}
+func newTracker(s *Service, maxBackoff time.Duration) *tracker {
+	return &tracker{s: s, maxBackoff: maxBackoff, wake: make(chan struct{}, 1), listPages: 1}
 }
 
 // track records the revocation an item created, starts following it and announces its status
@@ -117,16 +114,16 @@ func (t *tracker) step(ctx context.Context) time.Duration {
 	for _, row := range rows {
 		due = earliest(due, row.NextCheck)
 	}
-	// A sweep waits for the first revocation due, the poll interval since the last sweep, the
-	// budget's pacing and any backoff after failures.
-	start := latest(due, t.lastSweep.Add(s.poll), t.nextAllowed, t.retryAt)
+	// A sweep waits for the first revocation due, the poll interval since the last sweep and any
+	// backoff after failures.
+	start := latest(due, t.lastSweep.Add(s.poll), t.retryAt)
 	if start.After(now) {
 		return earliest(wakeAt, start).Sub(now)
 	}
-	// Background calls wait while people's calls need the budget or a 429 holds the token. Do
-	// not queue a sweep behind them: look again when the client could send it at once.
+	// Background calls wait while the hour is filling or a 429 holds the token. Do not queue a
+	// sweep behind the budget: look again when the client could send it at once.
 	if d := s.owl.BackgroundDelay(); d > 0 {
-		s.log.Debug("status sweep deferred: AccessOwl budget busy", "wait", d)
+		s.log.Debug("status sweep waits for the AccessOwl budget", "wait", d)
 		return d
 	}
 	t.sweep(ctx, rows, now)
@@ -139,12 +136,6 @@ func (t *tracker) step(ctx context.Context) time.Duration {
 func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time) {
 	s := t.s
 	t.lastSweep = now
-	spent := 0
-	defer func() {
-		// Pace sweeps so that what they spend never averages over the hourly budget: each
-		// request pushes the next sweep back by its share of the hour.
-		t.nextAllowed = latest(t.nextAllowed, now).Add(time.Duration(spent) * t.perRequest)
-	}()
 	bg := apiclient.Background(ctx)
 	var due int
 	for _, row := range rows {
@@ -161,7 +152,6 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 			err   error
 		)
 		listed, pages, err = t.listProcessing(bg)
-		spent += pages
 		if ctx.Err() != nil {
 			return
 		}
@@ -184,7 +174,6 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 			continue
 		default:
 			rev, err := s.owl.GetRevocation(bg, row.RevocationID)
-			spent++
 			if errors.Is(err, apiclient.ErrNotFound) {
 				// AccessOwl lost a revocation it created, or the store names one of another
 				// organisation: nothing the bot can fix, so say so loudly and ask rarely.
@@ -237,6 +226,9 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time) error {
 	it.RevocationID = row.RevocationID
 	_, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
+	if errors.Is(postErr, errSuperseded) {
+		return nil // the newer status shows and saves itself
+	}
 	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status = status }))
 	row.Status = status
 	row.Unchanged = 0
