@@ -15,6 +15,9 @@ import (
 const (
 	ActionApprove = "revokebot_approve"
 	ActionReject  = "revokebot_reject"
+	// ActionRetry is the button of an approved request that AccessOwl did not take yet: an
+	// approver's click submits it again at once, as a second Approve would.
+	ActionRetry   = "revokebot_retry"
 	decisionBlock = "revokebot_decision"
 )
 
@@ -50,6 +53,10 @@ func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 		reject := slack.NewButtonBlockElement(ActionReject, buttonValue, Plain("Reject")).
 			WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(decisionBlock, approve, reject))
+	}
+	if retrying(r) {
+		retry := slack.NewButtonBlockElement(ActionRetry, buttonValue, Plain("Retry now"))
+		blocks = append(blocks, slack.NewActionBlock(decisionBlock, retry))
 	}
 	return []slack.MsgOption{
 		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s's access to %s, asked by %s. %s",
@@ -101,6 +108,9 @@ func StatusLine(r store.Request) string {
 	}
 	it := r.Items[0]
 	switch {
+	case it.LastError != "" && !it.Settled():
+		return fmt.Sprintf(":warning: Approved by %s. AccessOwl did not answer (%s); revokebot keeps retrying with the same key, so it will not revoke twice.",
+			Mention(r.DecidedBy), Escape(truncate(it.LastError, maxErrorText)))
 	case it.Refusal != "":
 		return fmt.Sprintf("%s AccessOwl refused the revocation: %s", approved, Escape(it.Refusal))
 	case it.Status == "":
@@ -114,11 +124,30 @@ func StatusLine(r store.Request) string {
 	}
 }
 
+// maxErrorText keeps what AccessOwl's failure said short in a status line.
+const maxErrorText = 200
+
+// retrying reports whether an approved request has an item AccessOwl did not take yet, after an
+// attempt it did not answer: its message then offers to retry at once.
+func retrying(r store.Request) bool {
+	if r.State != store.Approved {
+		return false
+	}
+	for _, it := range r.Items {
+		if it.LastError != "" && !it.Settled() {
+			return true
+		}
+	}
+	return false
+}
+
 // progress counts where the items of a request stand.
 func progress(items []store.Item) string {
-	var revoked, rejected, refused, processing, waiting int
+	var revoked, rejected, refused, processing, waiting, unanswered int
 	for _, it := range items {
 		switch {
+		case it.LastError != "" && !it.Settled():
+			unanswered++
 		case it.Refusal != "":
 			refused++
 		case it.Status == apiclient.RevocationRevoked:
@@ -135,7 +164,8 @@ func progress(items []store.Item) string {
 	for _, p := range []struct {
 		n    int
 		text string
-	}{{processing, "being removed"}, {waiting, "being submitted"}, {rejected, "rejected"}, {refused, "refused by AccessOwl"}} {
+	}{{processing, "being removed"}, {waiting, "being submitted"}, {unanswered, "not answered by AccessOwl yet (retrying)"},
+		{rejected, "rejected"}, {refused, "refused by AccessOwl"}} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.text))
 		}

@@ -207,3 +207,20 @@ func TestRejectionsAndRefusalsTellTheRequesterTheAccessStays(t *testing.T) {
 		})
 	}
 }
+
+func TestAnApprovalAccessOwlDidNotTakeSaysSoAndOffersToRetry(t *testing.T) {
+	r := storetest.NewRequest(1)
+	r.State, r.DecidedBy = store.Approved, "U0BOSS"
+	r.Items[0].LastError = "accessowl: POST /api/v1/access_revocations: 503 Service Unavailable"
+	m := render(t, ApprovalMessage(r, "VALUE"))
+	if !strings.Contains(m.blocks, "AccessOwl did not answer") || !strings.Contains(m.blocks, "keeps retrying") {
+		t.Errorf("the message does not say AccessOwl did not answer and it is retried:\n%s", m.blocks)
+	}
+	if len(m.buttons) != 1 || m.buttons[0].ActionID != ActionRetry || m.buttons[0].Value != "VALUE" {
+		t.Errorf("buttons = %+v; want one Retry now button naming the request", m.buttons)
+	}
+	r.Items[0].RevocationID = "rev-1" // it landed
+	if m := render(t, ApprovalMessage(r, "VALUE")); len(m.buttons) != 0 {
+		t.Errorf("a settled request still offers %d buttons", len(m.buttons))
+	}
+}

@@ -58,7 +58,7 @@ func (n *Notifier) PostRequest(ctx context.Context, r store.Request) (string, er
 // UpdateRequest shows a request's approval message as the request now stands.
 func (n *Notifier) UpdateRequest(ctx context.Context, r store.Request) error {
 	value := ""
-	if r.State == store.Pending {
+	if r.State == store.Pending || retrying(r) {
 		var err error
 		if value, err = EncodeButton(r); err != nil {
 			return err

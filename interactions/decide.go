@@ -12,7 +12,8 @@ import (
 	"revokebot/store"
 )
 
-// decide handles a click on Approve or Reject. The store is the truth: the button only names
+// decide handles a click on Approve, Reject or Retry now (which is an Approve of an approved
+// request: it submits again). The store is the truth: the button only names
 // the request, every rule is checked against the stored request, and a button the store does
 // not back is refused. What the click did is told to the clicker; the message and the thread
 // are told by the lifecycle.
@@ -98,7 +99,7 @@ func answer(d revoke.Decided, asked store.State) string {
 	case revoke.TokenRefused:
 		return "AccessOwl refused revokebot's API token, so nothing was revoked. Please tell whoever runs revokebot; once it is fixed, click Approve again."
 	case revoke.NotAnswered:
-		return "AccessOwl did not answer, so the revocation may not be submitted yet. Click Approve again to retry: it is safe, AccessOwl will not revoke twice."
+		return "AccessOwl did not answer, so the revocation is not submitted yet. revokebot keeps retrying by itself with the same key, so AccessOwl will not revoke twice; the request's message has a Retry now button to try at once."
 	case revoke.Unconfirmed:
 		return "This request was first sent to AccessOwl longer ago than AccessOwl remembers, and its revocation cannot be found, so revokebot will not send it again (that could revoke twice). Please check the revocation in AccessOwl."
 	case revoke.Mismatched:

@@ -146,7 +146,7 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 	}
 	action := cb.ActionCallback.BlockActions[0]
 	switch action.ActionID {
-	case bot.ActionApprove, bot.ActionReject:
+	case bot.ActionApprove, bot.ActionReject, bot.ActionRetry:
 		if !h.firstTime(cb.User.ID, action) {
 			requestID := ""
 			if b, err := bot.DecodeButton(action.Value); err == nil {

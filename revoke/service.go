@@ -117,6 +117,7 @@ type Service struct {
 	replies    replies
 	tracker    *tracker
 	expiry     *expiry
+	resubmit   *resubmitter
 }
 
 // New returns a Service configured by cfg.
@@ -163,21 +164,23 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.tracker = newTracker(s, cfg.MaxBackoff)
 	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
+	s.resubmit = newResubmitter(s)
 	return s, nil
 }
 
 // Run finishes what a stop interrupted — requests stored but not posted, submissions not
-// finished — then follows the tracked revocations and expires undecided requests until ctx
-// ends; it then returns nil.
+// finished — then follows the tracked revocations, resubmits what AccessOwl did not take and
+// expires undecided requests until ctx ends; it then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.tracker.run(ctx) })
 	g.Go(func() error { return s.expiry.run(ctx) })
+	g.Go(func() error { return s.resubmit.run(ctx) })
 	g.Go(func() error {
-		// What is left unfinished now is finished by the next start or click: a store that fails
-		// here does not stop the bot.
-		if err := errors.Join(s.RepostRequests(ctx), s.ResumeSubmissions(ctx)); err != nil {
-			s.log.Error("could not finish what a stop interrupted", "error", err)
+		// A request left unposted now is posted by the next start or its redelivery: a store
+		// that fails here does not stop the bot.
+		if err := s.RepostRequests(ctx); err != nil {
+			s.log.Error("could not post the requests a stop left unposted", "error", err)
 		}
 		return nil
 	})

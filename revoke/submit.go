@@ -73,10 +73,39 @@ func (o Outcome) Worst() ItemOutcome {
 // that every attempt on every replica after every restart sends the same key with the same
 // body. actor is who caused it, for the audit trail. An item first submitted longer ago than
 // KeyWindow is never sent again: AccessOwl may have forgotten its key, and the store answers.
+//
+// An item AccessOwl did not answer is resubmitted in the background with the same key, with
+// backoff, until it lands; the approval message says so meanwhile.
 func (s *Service) Submit(ctx context.Context, r store.Request, items []store.Item, actor string) Outcome {
-	var o Outcome
+	began := s.resubmit.begin(r.ID)
+	o := s.submit(ctx, r, items, actor)
+	if began {
+		s.resubmit.end(r.ID, o)
+	}
+	return o
+}
+
+// submit sends items one by one, and shows on the approval message which AccessOwl did not
+// answer.
+func (s *Service) submit(ctx context.Context, r store.Request, items []store.Item, actor string) Outcome {
+	var (
+		o          Outcome
+		unanswered bool
+	)
 	for _, it := range items {
-		o.Items = append(o.Items, s.submitItem(ctx, r, it, actor))
+		io := s.submitItem(ctx, r, it, actor)
+		if io.Result == NotAnswered {
+			unanswered = true
+			if err := s.store.SetSubmitError(ctx, r.ID, it.AccessStateID, io.Err.Error()); err != nil {
+				s.log.Error("could not record what the submission met", "request_id", r.ID.String(), "error", err)
+			}
+		}
+		o.Items = append(o.Items, io)
+	}
+	if unanswered {
+		if stored, err := s.store.Request(ctx, r.ID); err == nil {
+			s.updateRequest(ctx, stored)
+		}
 	}
 	return o
 }

@@ -56,13 +56,13 @@ func (s *Service) track(ctx context.Context, r store.Request, it store.Item, rev
 	if rev.ID == "" || rev.Status == "" {
 		return fmt.Errorf("track revocation of request %s: the revocation has no ID or status", r.ID)
 	}
-	defer s.tracker.kick()
 	now := s.now()
 	// The item starts with no status, meaning nothing announced yet: if this process dies before
 	// the announcement below, the tracker sees a change and announces it.
 	if err := s.store.SetRevocation(ctx, r.ID, it.AccessStateID, rev.ID, now.Add(s.poll)); err != nil {
 		return fmt.Errorf("track revocation %s: %w", rev.ID, err)
 	}
+	s.tracker.kick() // it sleeps until the next revocation is due, and this one is new
 	row, err := s.store.TrackedRevocation(ctx, rev.ID)
 	if err != nil {
 		return fmt.Errorf("track revocation %s: %w", rev.ID, err)
@@ -229,7 +229,7 @@ func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.I
 	if errors.Is(postErr, errSuperseded) {
 		return nil // the newer status shows and saves itself
 	}
-	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status = status }))
+	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
 	row.Status = status
 	row.Unchanged = 0
 	row.NextCheck = now.Add(s.poll)

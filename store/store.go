@@ -91,6 +91,9 @@ type Item struct {
 	// Refusal is what AccessOwl said when it refused the submission for good (a 4xx); a refused
 	// item is not submitted again.
 	Refusal string
+	// LastError is what the latest attempt to submit the item met when AccessOwl did not answer
+	// (5xx, timeouts, a network error), while it is being retried; empty once it is settled.
+	LastError string
 	// Status is the revocation's status as last announced in the request's thread; empty until
 	// the first announcement.
 	Status Status
@@ -196,6 +199,9 @@ type Submissions interface {
 	SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, revocationID string, nextCheck time.Time) error
 	// SetRefusal records that AccessOwl refused an item's submission for good.
 	SetRefusal(ctx context.Context, id uuid.UUID, accessStateID, refusal string) error
+	// SetSubmitError records what the latest attempt to submit an item met, while it is retried;
+	// SetRevocation and SetRefusal clear it.
+	SetSubmitError(ctx context.Context, id uuid.UUID, accessStateID, lastError string) error
 	// Unsubmitted returns the approved requests that have an item with neither a revocation nor
 	// a refusal, oldest first: their submission was interrupted, and the same key and body can
 	// safely finish it.

@@ -235,7 +235,7 @@ func (m *Store) SetRevocation(_ context.Context, id uuid.UUID, accessStateID, re
 		case revocationID:
 			return nil
 		case "":
-			it.RevocationID = revocationID
+			it.RevocationID, it.LastError = revocationID, ""
 			m.revocations[revocationID] = ref
 			m.tracking[revocationID] = tracking{nextCheck: nextCheck}
 			return nil
@@ -248,7 +248,15 @@ func (m *Store) SetRevocation(_ context.Context, id uuid.UUID, accessStateID, re
 // SetRefusal records that AccessOwl refused an item's submission for good.
 func (m *Store) SetRefusal(_ context.Context, id uuid.UUID, accessStateID, refusal string) error {
 	return m.changeItem(id, accessStateID, func(it *store.Item) error {
-		it.Refusal = refusal
+		it.Refusal, it.LastError = refusal, ""
+		return nil
+	})
+}
+
+// SetSubmitError records what the latest attempt to submit an item met.
+func (m *Store) SetSubmitError(_ context.Context, id uuid.UUID, accessStateID, lastError string) error {
+	return m.changeItem(id, accessStateID, func(it *store.Item) error {
+		it.LastError = lastError
 		return nil
 	})
 }

@@ -61,7 +61,7 @@ func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, 
 		case current != "":
 			return fmt.Errorf("%s: the item has revocation %s: %w", what, current, store.ErrConflict)
 		}
-		return updateOne(ctx, tx, what, `UPDATE items SET revocation_id = ?, next_check = ?
+		return updateOne(ctx, tx, what, `UPDATE items SET revocation_id = ?, next_check = ?, last_error = ''
 			WHERE request_id = ? AND access_state_id = ?`, revocationID, micros(nextCheck), id.String(), accessStateID)
 	})
 }
@@ -69,7 +69,13 @@ func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, 
 // SetRefusal records that AccessOwl refused an item's submission for good.
 func (s *Store) SetRefusal(ctx context.Context, id uuid.UUID, accessStateID, refusal string) error {
 	return updateOne(ctx, s.db, fmt.Sprintf("set refusal of item %s of request %s", accessStateID, id),
-		`UPDATE items SET refusal = ? WHERE request_id = ? AND access_state_id = ?`, refusal, id.String(), accessStateID)
+		`UPDATE items SET refusal = ?, last_error = '' WHERE request_id = ? AND access_state_id = ?`, refusal, id.String(), accessStateID)
+}
+
+// SetSubmitError records what the latest attempt to submit an item met.
+func (s *Store) SetSubmitError(ctx context.Context, id uuid.UUID, accessStateID, lastError string) error {
+	return updateOne(ctx, s.db, fmt.Sprintf("set the last error of item %s of request %s", accessStateID, id),
+		`UPDATE items SET last_error = ? WHERE request_id = ? AND access_state_id = ?`, lastError, id.String(), accessStateID)
 }
 
 // Unsubmitted returns approved requests with an item neither submitted nor refused, oldest first.
@@ -119,7 +125,7 @@ func scanItem(row scanner) (store.Item, error) {
 		submittedAt          int64
 	)
 	err := row.Scan(&requestID, &it.AccessStateID, &it.ApplicationID, &it.ApplicationTitle, &it.ProvisioningType,
-		&it.ResourceID, &it.ResourceTitle, &perms, &submittedAt, &it.RevocationID, &it.Refusal, &st)
+		&it.ResourceID, &it.ResourceTitle, &perms, &submittedAt, &it.RevocationID, &it.Refusal, &it.LastError, &st)
 	if err != nil {
 		return it, err
 	}

@@ -83,6 +83,7 @@ var migrations = []string{
 		submitted_at      INTEGER NOT NULL DEFAULT 0,
 		revocation_id     TEXT NOT NULL DEFAULT '',
 		refusal           TEXT NOT NULL DEFAULT '',
+		last_error        TEXT NOT NULL DEFAULT '',
 		status            TEXT NOT NULL DEFAULT '',
 		next_check        INTEGER NOT NULL DEFAULT 0,
 		unchanged         INTEGER NOT NULL DEFAULT 0,

@@ -19,7 +19,7 @@ const requestColumns = `id, requester_id, grantee_accessowl_id, grantee_slack_id
 	grantee_email, reason, all_access, channel, message_ts, created_at, state, decided_by, decided_at`
 
 const itemColumns = `request_id, access_state_id, application_id, application_title, provisioning_type,
-	resource_id, resource_title, permissions, submitted_at, revocation_id, refusal, status`
+	resource_id, resource_title, permissions, submitted_at, revocation_id, refusal, last_error, status`
 
 // CreateRequest stores r and its items unless a request with its ID exists.
 func (s *Store) CreateRequest(ctx context.Context, r store.Request) (bool, error) {
@@ -56,10 +56,10 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, erro
 			return false, err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO items (position, `+itemColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			i, r.ID.String(), it.AccessStateID, it.ApplicationID, it.ApplicationTitle, it.ProvisioningType,
 			it.ResourceID, it.ResourceTitle, string(perms), micros(it.SubmittedAt), it.RevocationID,
-			it.Refusal, string(it.Status))
+			it.Refusal, it.LastError, string(it.Status))
 		if err != nil {
 			return false, fmt.Errorf("item %s: %w", it.AccessStateID, err)
 		}

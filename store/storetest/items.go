@@ -206,3 +206,28 @@ func testCreateWithRevocation(t *testing.T, s store.Store) {
 		t.Errorf("linking its revocation to another item: error = %v, want ErrConflict", err)
 	}
 }
+
+func testSubmitErrorUntilSettled(t *testing.T, s store.Store) {
+	r := newOffboarding(2)
+	mustCreate(t, s, r)
+	for i := range r.Items {
+		if err := s.SetSubmitError(t.Context(), r.ID, r.Items[i].AccessStateID, "503 Service Unavailable"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mustGet(t, s, r.ID).Items[0].LastError; got != "503 Service Unavailable" {
+		t.Errorf("LastError = %q, want the attempt's error", got)
+	}
+	mustSetRevocation(t, s, r, 0, "rev-0", t0)
+	if err := s.SetRefusal(t.Context(), r.ID, r.Items[1].AccessStateID, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range mustGet(t, s, r.ID).Items {
+		if it.LastError != "" {
+			t.Errorf("item %s still has its last error %q once settled", it.AccessStateID, it.LastError)
+		}
+	}
+	if err := s.SetSubmitError(t.Context(), r.ID, "no-such-access", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetSubmitError(unknown item) = %v, want ErrNotFound", err)
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"approved items with neither revocation nor refusal are unsubmitted", testUnsubmitted},
 		{"tracking follows revocations until final, soonest first", testTracking},
 		{"a tracked revocation is found by its ID", testTrackedRevocation},
+		{"an item's last error lasts until it is settled", testSubmitErrorUntilSettled},
 		{"a request stored with its revocations is tracked", testCreateWithRevocation},
 		{"a reply is claimed once", testClaimPostOnce},
 		{"a claimed reply stays unposted until marked", testUnpostedPosts},
