@@ -18,6 +18,7 @@ const repliesPageSize = 200
 // Poster posts and updates messages; *Output satisfies it.
 type Poster interface {
 	Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error)
+	PostReplacing(ctx context.Context, channel, key string, options ...slack.MsgOption) (string, error)
 	Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error
 }
 
@@ -67,11 +68,22 @@ func (n *Notifier) UpdateRequest(ctx context.Context, r store.Request) error {
 	return n.out.Update(ctx, r.Channel, r.MessageTS, ApprovalMessage(r, value)...)
 }
 
-// Reply posts the reply about e in the request's thread and returns its ts. A reply given up
-// while it waited for Slack's pacing is revoke.ErrNotSent: nothing of it reached Slack.
+// Reply posts the reply about e in the request's thread and returns its ts. A status reply waits
+// for its turn under its revocation's name, so a newer status of the same revocation takes its
+// place in Slack's line; a reply replaced, or given up while it waited, is revoke.ErrNotSent:
+// nothing of it reached Slack.
 func (n *Notifier) Reply(ctx context.Context, r store.Request, e revoke.Event) (string, error) {
-	ts, err := n.out.Post(ctx, r.Channel, append(ThreadReply(r, e), slack.MsgOptionTS(r.MessageTS))...)
-	if errors.Is(err, ErrGaveUpWaiting) {
+	options := append(ThreadReply(r, e), slack.MsgOptionTS(r.MessageTS))
+	var (
+		ts  string
+		err error
+	)
+	if e.Kind == revoke.StatusChanged {
+		ts, err = n.out.PostReplacing(ctx, r.Channel, "status/"+e.RevocationID, options...)
+	} else {
+		ts, err = n.out.Post(ctx, r.Channel, options...)
+	}
+	if errors.Is(err, ErrGaveUpWaiting) || errors.Is(err, ErrReplaced) {
 		return "", fmt.Errorf("%w: %w", revoke.ErrNotSent, err)
 	}
 	return ts, err

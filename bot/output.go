@@ -55,19 +55,22 @@ type Output struct {
 	mu       sync.Mutex
 	channels map[string]*rate.Limiter // chat.postMessage pacing, per channel
 	updates  *rate.Limiter            // chat.update pacing, workspace-wide
-	pending  map[messageKey]*pendingUpdate
-	seq      uint64 // numbers Update calls, so the newest options win
+	waiting  map[waitKey]*waitingCall
+	seq      uint64 // numbers the calls that may be taken over, so the newest options win
 }
 
-type messageKey struct{ channel, ts string }
+// waitKey names a call that a newer one may take over while it waits for its turn: an update of
+// one message, or a post that replaces another (see PostReplacing).
+type waitKey struct{ method, channel, id string }
 
-// pendingUpdate is an update waiting for its turn. A newer update of the same message replaces
-// its options; everyone whose options the one call carried (or superseded) learns its outcome.
-type pendingUpdate struct {
+// waitingCall is a call waiting for its turn. A newer call with the same key replaces its
+// options and keeps its place in line; when the turn comes, the newest options are sent once.
+type waitingCall struct {
 	options []slack.MsgOption
-	seq     uint64        // the Update call the options come from; later calls have higher ones
+	seq     uint64        // the call the options come from; later calls have higher ones
 	done    chan struct{} // closed once the sender has finished or given up
 	sent    uint64        // the seq of the options sent; 0 if the sender gave up before sending
+	ts      string
 	err     error
 }
 
@@ -79,7 +82,7 @@ func NewOutput(api SlackAPI, observer OutputObserver, log *slog.Logger) *Output 
 		log:      log,
 		channels: make(map[string]*rate.Limiter),
 		updates:  rate.NewLimiter(rate.Every(time.Minute/updatesPerMinute), updateBurst),
-		pending:  make(map[messageKey]*pendingUpdate),
+		waiting:  make(map[waitKey]*waitingCall),
 	}
 }
 
@@ -100,66 +103,111 @@ func (o *Output) Post(ctx context.Context, channel string, options ...slack.MsgO
 	return ts, nil
 }
 
+// ErrReplaced is what PostReplacing returns to a post a newer one with the same key replaced
+// while it waited for its turn: it was never sent.
+var ErrReplaced = errors.New("replaced by a newer post before it was sent")
+
+// PostReplacing posts like Post, except that while this post waits for its turn in the
+// channel's pacing, a newer PostReplacing with the same key takes its place in line: Slack gets
+// only the newer one, and this one returns ErrReplaced. A status reply uses its revocation as the
+// key, so a status that went stale while it waited is not posted after all.
+func (o *Output) PostReplacing(ctx context.Context, channel, key string, options ...slack.MsgOption) (string, error) {
+	sent, mine, ts, err := o.takeOver(ctx, waitKey{"chat.postMessage", channel, key}, options,
+		o.channelLimiter(channel).Wait,
+		func(options []slack.MsgOption) (ts string, err error) {
+			err = o.call(ctx, "chat.postMessage", func() (err error) {
+				_, ts, err = o.api.PostMessageContext(ctx, channel, options...)
+				return err
+			})
+			return ts, err
+		})
+	switch {
+	case sent > mine:
+		return "", fmt.Errorf("post in %s: %w", channel, ErrReplaced)
+	case sent == 0:
+		return "", fmt.Errorf("post in %s: %w: %w", channel, ErrGaveUpWaiting, err)
+	case err != nil:
+		return "", fmt.Errorf("post in %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
 // Update replaces the message at ts in channel. While an update of the same message waits for
 // its turn, a newer one takes its place: Slack gets only the newest, and each caller learns the
-// outcome of the call that carried its options or newer ones. A caller whose own context ends
-// while it waits for the turn gives up alone: callers waiting on it send theirs instead.
+// outcome of the call that carried its options or newer ones.
 func (o *Output) Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error {
-	key := messageKey{channel, ts}
+	sent, _, _, err := o.takeOver(ctx, waitKey{"chat.update", channel, ts}, options, o.updates.Wait,
+		func(options []slack.MsgOption) (string, error) {
+			return "", o.call(ctx, "chat.update", func() error {
+				_, _, _, err := o.api.UpdateMessageContext(ctx, channel, ts, options...)
+				return err
+			})
+		})
+	if err != nil {
+		return fmt.Errorf("update %s in %s: %w", ts, channel, err)
+	}
+	if sent == 0 {
+		return fmt.Errorf("update %s in %s: %w", ts, channel, ErrGaveUpWaiting)
+	}
+	return nil
+}
+
+// takeOver makes one call with key, waiting for turn first, so that the newest options of every
+// caller with the same key who joins while it waits are sent once. It returns the seq of the
+// options sent (0 if this caller gave up before anything was sent), this caller's seq, and what
+// the call answered. A caller whose own context ends while it waits for the turn gives up alone:
+// callers waiting on it take its place.
+func (o *Output) takeOver(ctx context.Context, key waitKey, options []slack.MsgOption,
+	turn func(context.Context) error, send func([]slack.MsgOption) (string, error)) (sent, mine uint64, ts string, err error) {
 	o.mu.Lock()
 	o.seq++
-	mine := o.seq
+	mine = o.seq
 	o.mu.Unlock()
 	for {
 		o.mu.Lock()
-		p, waiting := o.pending[key]
+		w, waiting := o.waiting[key]
 		if !waiting {
-			p = &pendingUpdate{options: options, seq: mine, done: make(chan struct{})}
-			o.pending[key] = p
+			w = &waitingCall{options: options, seq: mine, done: make(chan struct{})}
+			o.waiting[key] = w
 			o.mu.Unlock()
-			return o.sendUpdate(ctx, key, p)
+			return o.sendWhenDue(ctx, key, w, mine, turn, send)
 		}
-		if mine > p.seq {
-			p.options, p.seq = options, mine
+		if mine > w.seq {
+			w.options, w.seq = options, mine
 		}
 		o.mu.Unlock()
 		select {
-		case <-p.done:
-			if p.sent >= mine {
-				return p.err
+		case <-w.done:
+			if w.sent != 0 && w.sent >= mine {
+				return w.sent, mine, w.ts, w.err
 			}
 			// The sender gave up before sending these options: take its place.
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, mine, "", ctx.Err()
 		}
 	}
 }
 
-// sendUpdate waits for chat.update's pacing, then sends the newest options of p.
-func (o *Output) sendUpdate(ctx context.Context, key messageKey, p *pendingUpdate) error {
-	waitErr := o.updates.Wait(ctx)
+// sendWhenDue waits for the turn, then sends the newest options of w.
+func (o *Output) sendWhenDue(ctx context.Context, key waitKey, w *waitingCall, mine uint64,
+	turn func(context.Context) error, send func([]slack.MsgOption) (string, error)) (uint64, uint64, string, error) {
+	waitErr := turn(ctx)
 	o.mu.Lock()
-	delete(o.pending, key)
-	newest, seq := p.options, p.seq
+	delete(o.waiting, key)
+	newest, seq := w.options, w.seq
 	o.mu.Unlock()
 	if waitErr != nil {
-		close(p.done)
-		return fmt.Errorf("update %s in %s: %w", key.ts, key.channel, waitErr)
+		close(w.done)
+		return 0, mine, "", waitErr
 	}
-	err := o.call(ctx, "chat.update", func() error {
-		_, _, _, err := o.api.UpdateMessageContext(ctx, key.channel, key.ts, newest...)
-		return err
-	})
-	if err != nil {
-		err = fmt.Errorf("update %s in %s: %w", key.ts, key.channel, err)
-	}
+	ts, err := send(newest)
 	if err == nil || ctx.Err() == nil {
 		// An outcome of the call itself; one cut short by this caller's context is not the
-		// waiters' outcome, and they send again (an update is the same whoever sends it).
-		p.sent, p.err = seq, err
+		// waiters' outcome, and they send again.
+		w.sent, w.ts, w.err = seq, ts, err
 	}
-	close(p.done)
-	return err
+	close(w.done)
+	return seq, mine, ts, err
 }
 
 // Ephemeral shows a message to one person in channel.

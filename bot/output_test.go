@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -70,6 +71,41 @@ func TestAnUpdateWaitingOnOneThatGaveUpIsStillSent(t *testing.T) {
 		}
 		if u := fs.updatesOf("1.000001"); len(u) != 1 || u[0].Text != "second" {
 			t.Errorf("Slack got %+v; want the second update, once", u)
+		}
+	})
+}
+
+func TestANewerPostWithTheSameKeyTakesTheWaitingOnesPlace(t *testing.T) {
+	fs := &fakeSlack{}
+	synctest.Test(t, func(t *testing.T) {
+		out := NewOutput(fs, nopObserver{}, discardLog())
+		for range postBurst { // the channel's burst is spent: the next posts wait their turn
+			if _, err := out.Post(t.Context(), "C1", slack.MsgOptionText("earlier", false)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			wg     sync.WaitGroup
+			errs   [2]error
+			stamps [2]string
+		)
+		wg.Go(func() { stamps[0], errs[0] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("processing", false)) })
+		synctest.Wait()
+		wg.Go(func() { stamps[1], errs[1] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("revoked", false)) })
+		wg.Wait()
+
+		if !errors.Is(errs[0], ErrReplaced) {
+			t.Errorf("the replaced post = %q, %v; want ErrReplaced", stamps[0], errs[0])
+		}
+		if errs[1] != nil || stamps[1] == "" {
+			t.Errorf("the newer post = %q, %v; want it posted", stamps[1], errs[1])
+		}
+		var texts []string
+		for _, m := range fs.messages {
+			texts = append(texts, m.Text)
+		}
+		if got := strings.Join(texts, ","); got != "earlier,earlier,earlier,revoked" {
+			t.Errorf("Slack got %s; want only the newer post after the earlier ones", got)
 		}
 	})
 }

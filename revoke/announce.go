@@ -26,8 +26,9 @@ const (
 // replaced: recorded, never posted, and no longer what the request should show.
 var errSuperseded = errors.New("superseded by a newer status")
 
-// ErrNotSent is what a Notifier's Reply wraps when it gave up before anything reached Slack
-// (its context ended while it waited for its turn), so the lifecycle knows no message exists.
+// ErrNotSent is what a Notifier's Reply wraps when nothing of the reply reached Slack: its
+// context ended while it waited for its turn, or — for a status reply — a newer status of the
+// same revocation took its place in line. The lifecycle then knows no message exists.
 var ErrNotSent = errors.New("not sent")
 
 // replies remembers which replies this process is posting right now, which status replies wait
@@ -43,7 +44,6 @@ type replies struct {
 // may replace while it has not been sent.
 type waitingStatus struct {
 	status     store.Status
-	cancel     context.CancelFunc
 	superseded bool
 }
 
@@ -88,7 +88,7 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 	var mine *waitingStatus
 	if e.Kind == StatusChanged {
 		var stale bool
-		if ctx, mine, stale = s.waitForStatus(ctx, e); stale {
+		if mine, stale = s.waitForStatus(e); stale {
 			if err := s.supersede(ctx, r, e); err != nil {
 				return false, err
 			}
@@ -106,7 +106,7 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 	}
 	if err := s.post(ctx, r, e, detail); err != nil {
 		if mine != nil && errors.Is(err, ErrNotSent) && s.wasSuperseded(mine) {
-			if err := s.markSuperseded(context.WithoutCancel(ctx), r, e); err != nil {
+			if err := s.markSuperseded(ctx, r, e); err != nil {
 				return true, err
 			}
 			return true, errSuperseded
@@ -117,30 +117,27 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 	return true, nil
 }
 
-// waitForStatus registers a status reply on its way. A newer status of the same revocation
-// replaces one still waiting for its turn (which then gives up, unsent); an older one than is
-// on its way is stale, and is superseded at once. The returned context ends when a newer status
-// takes this one's place.
-func (s *Service) waitForStatus(ctx context.Context, e Event) (context.Context, *waitingStatus, bool) {
+// waitForStatus registers a status reply on its way. A newer status of the same revocation marks
+// one still on its way superseded: the Notifier lets the newer reply take its place in Slack's
+// line (Reply then answers the older ErrNotSent), or posts both in order if the older was
+// already sent. An older status than one on its way is stale, and is superseded at once.
+func (s *Service) waitForStatus(e Event) (*waitingStatus, bool) {
 	s.replies.mu.Lock()
 	defer s.replies.mu.Unlock()
 	if w := s.replies.waiting[e.RevocationID]; w != nil {
 		if statusRank(e.Status) <= statusRank(w.status) {
-			return ctx, nil, true
+			return nil, true
 		}
 		w.superseded = true
-		w.cancel()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	mine := &waitingStatus{status: e.Status, cancel: cancel}
+	mine := &waitingStatus{status: e.Status}
 	s.replies.waiting[e.RevocationID] = mine
-	return ctx, mine, false
+	return mine, false
 }
 
 func (s *Service) doneWithStatus(revocationID string, mine *waitingStatus) {
 	s.replies.mu.Lock()
 	defer s.replies.mu.Unlock()
-	mine.cancel()
 	if s.replies.waiting[revocationID] == mine {
 		delete(s.replies.waiting, revocationID)
 	}

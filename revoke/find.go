@@ -36,8 +36,12 @@ func (s *Service) findLost(ctx context.Context, r store.Request, it store.Item, 
 		Reason:        r.Reason,
 		Since:         since,
 		Taken: func(revocationID string) bool {
-			_, err := s.store.RequestByRevocation(ctx, revocationID)
-			return err == nil
+			owner, err := s.store.RequestByRevocation(ctx, revocationID)
+			if err != nil {
+				return false
+			}
+			mine, _ := owner.Item(it.AccessStateID)
+			return owner.ID != r.ID || mine.RevocationID != revocationID
 		},
 	}
 	return s.owl.FindRevocation(ctx, q)

@@ -15,7 +15,7 @@ import (
 const (
 	// firstResubmit is the wait after an attempt AccessOwl did not answer; each failure in a
 	// row doubles it, up to maxResubmit.
-	firstResubmit = 5 * time.Second
+	firstResubmit = 2 * time.Second
 	// maxResubmit caps the wait between two attempts at one request while AccessOwl is down:
 	// its end is visible in the thread within minutes, and each attempt (with the client's own
 	// retries, as background work) costs at most four requests.
@@ -40,6 +40,7 @@ type resubmitter struct {
 	inflight map[uuid.UUID]bool // requests being submitted now, by a click or by the background
 	failures map[uuid.UUID]int  // attempts in a row that AccessOwl did not answer
 	due      map[uuid.UUID]time.Time
+	started  bool // the first step has run: what a stop interrupted is resumed at once
 }
 
 func newResubmitter(s *Service) *resubmitter {
@@ -63,14 +64,15 @@ func (rs *resubmitter) begin(id uuid.UUID) bool {
 	return true
 }
 
-// end records how a submission went: a request with an item AccessOwl did not answer is tried
-// again after a backoff; one that settled is forgotten.
+// end records how a submission went: a request with an item left unsettled (AccessOwl did not
+// answer, or its revocation could not be found after a 409) is tried again after a backoff; one
+// that settled is forgotten.
 func (rs *resubmitter) end(id uuid.UUID, o Outcome) {
 	rs.mu.Lock()
 	delete(rs.inflight, id)
 	retry := false
 	for _, it := range o.Items {
-		retry = retry || it.Result == NotAnswered
+		retry = retry || it.Unsettled
 	}
 	if !retry {
 		delete(rs.failures, id)
@@ -104,6 +106,11 @@ func (rs *resubmitter) step(ctx context.Context) time.Duration {
 	}
 	now := s.now()
 	next := resubmitScan
+	defer func() {
+		rs.mu.Lock()
+		rs.started = true
+		rs.mu.Unlock()
+	}()
 	for _, r := range pending {
 		at := rs.dueAt(r, now)
 		if at.After(now) {
@@ -127,7 +134,7 @@ func (rs *resubmitter) step(ctx context.Context) time.Duration {
 		if s.spawn == nil {
 			resubmit(ctx)
 		} else if !s.spawn("resubmit", r.ID.String(), resubmit) {
-			rs.end(r.ID, Outcome{Items: []ItemOutcome{{Result: NotAnswered}}}) // no worker free: later
+			rs.end(r.ID, Outcome{Items: []ItemOutcome{{Result: NotAnswered, Unsettled: true}}}) // no worker free: later
 		}
 	}
 	return next
@@ -135,13 +142,17 @@ func (rs *resubmitter) step(ctx context.Context) time.Duration {
 
 // dueAt is when the background should next submit r: when its backoff ends if an attempt of this
 // process failed; otherwise at once for an item never attempted (a stop came between the
-// decision and the POST), and settleTime after the first attempt for one a click may still be
-// submitting.
+// decision and the POST) and for anything found at start, when no attempt of this process can
+// be under way; and settleTime after the first attempt for one a click on another replica may
+// still be submitting.
 func (rs *resubmitter) dueAt(r store.Request, now time.Time) time.Time {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if at, ok := rs.due[r.ID]; ok {
 		return at
+	}
+	if !rs.started {
+		return time.Time{}
 	}
 	at := time.Time{}
 	for _, it := range r.Items {

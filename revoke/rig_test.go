@@ -264,6 +264,9 @@ type notifier struct {
 	replies  []reply
 	failures int
 	hold     chan struct{} // while set and open, replies wait for their turn
+	// waiting are the status replies waiting for their turn, by revocation: a newer one takes
+	// the place of an older one, which gives up, as bot's PostReplacing does.
+	waiting map[string]chan struct{}
 }
 
 // reply is a thread reply as the notifier was asked to post it.
@@ -307,10 +310,22 @@ func (n *notifier) UpdateRequest(_ context.Context, r store.Request) error {
 func (n *notifier) Reply(ctx context.Context, r store.Request, e Event) (string, error) {
 	n.mu.Lock()
 	hold := n.hold
+	replaced := make(chan struct{})
+	if hold != nil && e.Kind == StatusChanged {
+		if n.waiting == nil {
+			n.waiting = make(map[string]chan struct{})
+		}
+		if older, ok := n.waiting[e.RevocationID]; ok {
+			close(older)
+		}
+		n.waiting[e.RevocationID] = replaced
+	}
 	n.mu.Unlock()
 	if hold != nil {
 		select {
 		case <-hold:
+		case <-replaced:
+			return "", fmt.Errorf("fake notifier: %w: replaced", ErrNotSent)
 		case <-ctx.Done():
 			return "", fmt.Errorf("fake notifier: %w: %w", ErrNotSent, ctx.Err())
 		}

@@ -33,7 +33,9 @@ type Notifier interface {
 	PostRequest(ctx context.Context, r store.Request) (ts string, err error)
 	// UpdateRequest brings a posted request's approval message up to date with its state.
 	UpdateRequest(ctx context.Context, r store.Request) error
-	// Reply posts one reply about e in the request's thread and returns its ts.
+	// Reply posts one reply about e in the request's thread and returns its ts. A status reply
+	// still waiting for its turn when a newer status of the same revocation is replied gives
+	// its place to the newer one and returns ErrNotSent.
 	Reply(ctx context.Context, r store.Request, e Event) (ts string, err error)
 	// FindReply looks in the request's thread for the reply about e, after a crash may have
 	// come between posting it and recording it.

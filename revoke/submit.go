@@ -47,6 +47,10 @@ type ItemOutcome struct {
 	Refusal string
 	// Err is the error behind TokenRefused, NotAnswered and Failed, for the log.
 	Err error
+	// Unsettled reports that the item still has neither a known revocation nor a refusal, so it
+	// is submitted again in the background: AccessOwl did not answer, or said it had the key
+	// but the revocation could not be found yet.
+	Unsettled bool
 }
 
 // Outcome is what a submission did, item by item.
@@ -155,12 +159,21 @@ func (s *Service) submitItem(ctx context.Context, r store.Request, it store.Item
 		// Retries are exhausted: nothing is lost, since the same key makes another attempt safe.
 		s.log.Warn("submission did not get through", "request_id", id, "access_state_id", it.AccessStateID, "error", err)
 		s.audit(ctx, r, actor, store.OutcomeFailed, err.Error())
-		return ItemOutcome{Item: it, Result: NotAnswered, Err: err}
+		return ItemOutcome{Item: it, Result: NotAnswered, Err: err, Unsettled: true}
 	}
 }
 
 // alreadySubmitted handles a 409: AccessOwl has seen this item's key before.
 func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it store.Item, actor string, already *apiclient.AlreadySubmittedError) ItemOutcome {
+	if it.RevocationID == "" {
+		// Another submission of the same request (a second approver's click) may have recorded
+		// it while this one waited for its answer.
+		if fresh, err := s.store.Request(ctx, r.ID); err == nil {
+			if stored, ok := fresh.Item(it.AccessStateID); ok {
+				it.RevocationID = stored.RevocationID
+			}
+		}
+	}
 	if it.RevocationID != "" {
 		s.audit(ctx, r, actor, store.OutcomeAlreadySubmitted, it.RevocationID)
 		return ItemOutcome{Item: it, Result: AlreadySubmitted}
@@ -180,10 +193,11 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 		s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID+" (found after 409)")
 		s.trackCreated(ctx, r, it, *rev)
 	}
+	unsettled := err != nil // found and tracked, or to be looked for again
 	if already.EarlierAttemptUnseen {
-		return ItemOutcome{Item: it, Result: Created} // this call's own attempt got through
+		return ItemOutcome{Item: it, Result: Created, Unsettled: unsettled} // this call's own attempt got through
 	}
-	return ItemOutcome{Item: it, Result: AlreadySubmitted}
+	return ItemOutcome{Item: it, Result: AlreadySubmitted, Unsettled: unsettled}
 }
 
 // fromTheStore answers for an item whose first submission is older than KeyWindow: AccessOwl

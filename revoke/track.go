@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"revokebot/apiclient"
@@ -23,6 +24,10 @@ const (
 	listPageSize = 100
 	// idleWait is how long the loop sleeps with nothing tracked; Track wakes it sooner.
 	idleWait = time.Hour
+	// maxAnnouncing bounds the status changes a sweep announces at once: enough to keep Slack's
+	// pacing of a busy channel full, few enough that a thousand changes never open a thousand
+	// connections.
+	maxAnnouncing = 16
 )
 
 // tracker follows submitted revocations until AccessOwl closes them, one sweep at a time: one
@@ -37,6 +42,11 @@ type tracker struct {
 	s          *Service
 	maxBackoff time.Duration
 	wake       chan struct{}
+	announcing chan struct{} // one token per announcement in flight, at most maxAnnouncing
+	inflight   sync.WaitGroup
+
+	mu   sync.Mutex
+	busy map[string]bool // revocations whose change is being announced: sweeps leave them be
 
 	// The loop's own state.
 	lastSweep time.Time
@@ -46,7 +56,8 @@ type tracker struct {
 }
 
 func newTracker(s *Service, maxBackoff time.Duration) *tracker {
-	return &tracker{s: s, maxBackoff: maxBackoff, wake: make(chan struct{}, 1), listPages: 1}
+	return &tracker{s: s, maxBackoff: maxBackoff, wake: make(chan struct{}, 1), announcing: make(chan struct{}, maxAnnouncing),
+		busy: make(map[string]bool), listPages: 1}
 }
 
 // track records the revocation an item created, starts following it and announces its status
@@ -75,6 +86,13 @@ func (s *Service) track(ctx context.Context, r store.Request, it store.Item, rev
 	return s.statusChanged(ctx, r, it, row, rev.Status, now)
 }
 
+// announcingNow reports whether a change of the revocation is being announced.
+func (t *tracker) announcingNow(revocationID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.busy[revocationID]
+}
+
 // kick wakes the loop so that it looks at the tracked revocations again.
 func (t *tracker) kick() {
 	select {
@@ -86,6 +104,7 @@ func (t *tracker) kick() {
 // run follows the tracked revocations until ctx ends; it then returns nil. It first recovers
 // replies a previous run claimed but may not have posted.
 func (t *tracker) run(ctx context.Context) error {
+	defer t.inflight.Wait()
 	t.s.recoverUnposted(ctx)
 	return loop(ctx, t.wake, t.step)
 }
@@ -145,7 +164,11 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 	}
 	// Listing costs as many requests as the list has pages, fetching one by one a request per
 	// due revocation: take the cheaper.
-	var listed map[string]bool
+	var (
+		listed              map[string]bool
+		fetched, failedGets int
+		getErr              error
+	)
 	if due >= t.listPages {
 		var (
 			pages int
@@ -162,6 +185,9 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 		t.listPages = max(1, pages)
 	}
 	for _, row := range rows {
+		if t.announcingNow(row.RevocationID) {
+			continue // its change is on its way; the row is saved once it is announced
+		}
 		isDue := !row.NextCheck.After(now)
 		var observed store.Status
 		switch {
@@ -189,10 +215,13 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 				return
 			}
 			if err != nil {
-				// The rows not reached yet stay due and are checked by the next sweep.
-				t.failed(now, fmt.Errorf("get revocation %s: %w", row.RevocationID, err))
-				return
+				// This one stays due and is checked by the next sweep; the others go on, so one
+				// failing answer does not hold every thread back.
+				getErr = fmt.Errorf("get revocation %s: %w", row.RevocationID, err)
+				failedGets++
+				continue
 			}
+			fetched++
 			observed = rev.Status
 		}
 		if observed == row.Status {
@@ -204,32 +233,61 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 			}
 			continue
 		}
-		r, err := s.store.Request(ctx, row.RequestID)
-		if err != nil {
-			s.log.Error("cannot read the request of a tracked revocation", "revocation_id", row.RevocationID,
-				"request_id", row.RequestID.String(), "error", err)
-			continue
-		}
-		it, _ := r.Item(row.AccessStateID)
-		if err := s.statusChanged(ctx, r, it, row, observed, now); err != nil {
-			s.log.Error("cannot announce a revocation status", "revocation_id", row.RevocationID,
-				"request_id", r.ID.String(), "status", string(observed), "error", err)
-		}
+		// Changes are announced side by side and the sweep does not wait for them: Slack's
+		// pacing, not this loop, orders the replies of one channel, and the next sweep goes on
+		// seeing changes while a burst of replies waits for its turn.
+		t.mu.Lock()
+		t.busy[row.RevocationID] = true
+		t.mu.Unlock()
+		t.inflight.Go(func() { t.announceChange(ctx, row, observed, now) })
+	}
+	if failedGets > 0 && fetched == 0 && listed == nil {
+		// Nothing got through: AccessOwl is failing, so back off rather than ask again at once.
+		t.failed(now, getErr)
+		return
+	}
+	if failedGets > 0 {
+		s.log.Warn("some status checks failed; they are due again next sweep", "failed", failedGets, "error", getErr)
 	}
 	t.failures, t.retryAt = 0, time.Time{}
 }
 
-// statusChanged makes a revocation's new status known — one thread reply, the approval
-// message's status line — and saves it. Dying before the row is saved leaves it stale: the next
-// sweep sees the change again, its claim fails, and it only brings the message and the row up
-// to date.
+// announceChange announces a status change a sweep saw, holding one of the tracker's slots for
+// announcements while it does.
+func (t *tracker) announceChange(ctx context.Context, row store.Tracked, observed store.Status, now time.Time) {
+	s := t.s
+	defer func() {
+		t.mu.Lock()
+		delete(t.busy, row.RevocationID)
+		t.mu.Unlock()
+		t.kick() // a change seen while this one waited is announced next
+	}()
+	t.announcing <- struct{}{}
+	defer func() { <-t.announcing }()
+	r, err := s.store.Request(ctx, row.RequestID)
+	if err != nil {
+		s.log.Error("cannot read the request of a tracked revocation", "revocation_id", row.RevocationID,
+			"request_id", row.RequestID.String(), "error", err)
+		return
+	}
+	it, _ := r.Item(row.AccessStateID)
+	if err := s.statusChanged(ctx, r, it, row, observed, now); err != nil {
+		s.log.Error("cannot announce a revocation status", "revocation_id", row.RevocationID,
+			"request_id", r.ID.String(), "status", string(observed), "error", err)
+	}
+}
+
+// statusChanged makes a revocation's new status known — one thread reply — saves it, and
+// brings the approval message's status line up to date from the store, so that the message of
+// a request with several accesses shows every status saved so far. Dying before the row is
+// saved leaves it stale: the next sweep sees the change again, its claim fails, and it only
+// brings the row and the message up to date.
 func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time) error {
 	it.RevocationID = row.RevocationID
 	_, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
 	if errors.Is(postErr, errSuperseded) {
 		return nil // the newer status shows and saves itself
 	}
-	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
 	row.Status = status
 	row.Unchanged = 0
 	row.NextCheck = now.Add(s.poll)
@@ -237,6 +295,10 @@ func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.I
 	if err := s.store.UpdateTracked(ctx, row); err != nil {
 		return errors.Join(postErr, err)
 	}
+	if fresh, err := s.store.Request(ctx, r.ID); err == nil {
+		r = fresh
+	}
+	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
 	return postErr
 }
 
