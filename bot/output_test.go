@@ -89,9 +89,13 @@ func TestANewerPostWithTheSameKeyTakesTheWaitingOnesPlace(t *testing.T) {
 			errs   [2]error
 			stamps [2]string
 		)
-		wg.Go(func() { stamps[0], errs[0] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("processing", false)) })
+		wg.Go(func() {
+			stamps[0], errs[0] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("processing", false))
+		})
 		synctest.Wait()
-		wg.Go(func() { stamps[1], errs[1] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("revoked", false)) })
+		wg.Go(func() {
+			stamps[1], errs[1] = out.PostReplacing(t.Context(), "C1", "status/rev-1", slack.MsgOptionText("revoked", false))
+		})
 		wg.Wait()
 
 		if !errors.Is(errs[0], ErrReplaced) {
