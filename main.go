@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -75,6 +76,10 @@ func printUsage(w io.Writer) {
 // configuration cannot even be read.
 func checkConfig(stdout, stderr io.Writer) int {
 	cfg, err := app.LoadConfig()
+	if cfgErr, ok := errors.AsType[*app.ConfigError](err); ok {
+		app.PrintConfigError(stdout, cfgErr)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
 		return 2

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestSubcommands(t *testing.T) {
@@ -52,4 +56,49 @@ func TestMisconfigurationExitsWithTwoAndNamesTheSetting(t *testing.T) {
 	if got := strings.TrimSpace(stderr.String()); !strings.Contains(got, "REVOKE_APPROVERS") || strings.Contains(got, "\n") {
 		t.Errorf("stderr = %q; want one line naming REVOKE_APPROVERS", got)
 	}
+}
+
+func TestMisconfigurationNamesEverySettingAtOnce(t *testing.T) {
+	required := []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ACCESSOWL_API_TOKEN", "REVOKE_CHANNEL_ID", "REVOKE_APPROVERS"}
+	for _, k := range required {
+		t.Setenv(k, "")
+		os.Unsetenv(k) // t.Setenv restores it afterwards
+	}
+	t.Setenv("LOG_FORMAT", "xml")
+	want := append(slices.Clone(required), "LOG_FORMAT")
+
+	t.Run("run says all of them on one line", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"run"}, &stdout, &stderr); code != 2 {
+			t.Errorf("exit code %d, want 2", code)
+		}
+		got := strings.TrimSpace(stderr.String())
+		if strings.Contains(got, "\n") {
+			t.Errorf("stderr is not one line: %q", got)
+		}
+		for _, k := range want {
+			if !strings.Contains(got, k) {
+				t.Errorf("stderr %q does not name %s", got, k)
+			}
+		}
+	})
+	t.Run("check lists each of them", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"check"}, &stdout, &stderr); code != 2 {
+			t.Errorf("exit code %d, want 2", code)
+		}
+		var failed []string
+		for line := range strings.Lines(stdout.String()) {
+			if rest, ok := strings.CutPrefix(line, "FAIL  "); ok {
+				name, _, _ := strings.Cut(rest, ":")
+				failed = append(failed, name)
+			}
+		}
+		if diff := cmp.Diff(want, failed); diff != "" {
+			t.Errorf("FAIL lines (-want +got):\n%s\n%s", diff, stdout.String())
+		}
+		if !strings.Contains(stdout.String(), "6 settings are missing or malformed") {
+			t.Errorf("no verdict counts the six settings:\n%s", stdout.String())
+		}
+	})
 }
