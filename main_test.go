@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -101,4 +104,49 @@ func TestMisconfigurationNamesEverySettingAtOnce(t *testing.T) {
 			t.Errorf("no verdict counts the six settings:\n%s", stdout.String())
 		}
 	})
+}
+
+// TestREADMESectionsThatCodeCitesExist keeps the pointers in code comments and skip messages
+// true: a section of README.md cited by its title is one of its headings, and no other README
+// file is cited, since there is none.
+func TestREADMESectionsThatCodeCitesExist(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	headings := map[string]bool{}
+	for line := range strings.Lines(string(readme)) {
+		if h, ok := strings.CutPrefix(line, "#"); ok {
+			headings[strings.TrimSpace(strings.TrimLeft(h, "#"))] = true
+		}
+	}
+	section := regexp.MustCompile(`README\.md, \\?"([^"\\]+)\\?"`)
+	otherReadme := regexp.MustCompile(`README[-_.][\w-]+\.md`)
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range section.FindAllSubmatch(src, -1) {
+			if !headings[string(m[1])] {
+				t.Errorf("%s cites the README's section %q, which does not exist", path, m[1])
+			}
+		}
+		for _, m := range otherReadme.FindAll(src, -1) {
+			t.Errorf("%s cites %s, which does not exist: cite a section of README.md", path, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
