@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"revokebot/store/sqlite"
+	"revokebot/store/storetest"
 )
 
 func TestSubcommands(t *testing.T) {
@@ -149,4 +152,76 @@ func TestREADMESectionsThatCodeCitesExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestBackupSubcommand(t *testing.T) {
+	dataDir := t.TempDir()
+	t.Setenv("DATA_DIR", dataDir)
+	st, err := sqlite.Open(t.Context(), dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	req := storetest.NewRequest(1)
+	if _, err := st.CreateRequest(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	// hasRequest opens a backup as the store it would be restored as, and looks for req.
+	hasRequest := func(t *testing.T, backup []byte) {
+		t.Helper()
+		restored := t.TempDir()
+		if err := os.WriteFile(filepath.Join(restored, sqlite.FileName), backup, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := sqlite.Open(t.Context(), restored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if _, err := b.Request(t.Context(), req.ID); err != nil {
+			t.Errorf("the backup lacks the store's request: %v", err)
+		}
+	}
+
+	t.Run("to a new file, while the store is open", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "revokebot-backup.db")
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"backup", target}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit code %d: %s", code, stderr.String())
+		}
+		raw, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasRequest(t, raw)
+	})
+	t.Run("to stdout", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"backup", "-"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit code %d: %s", code, stderr.String())
+		}
+		hasRequest(t, stdout.Bytes())
+	})
+	t.Run("never over an existing file", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "revokebot-backup.db")
+		if err := os.WriteFile(target, []byte("yesterday's backup"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"backup", target}, &stdout, &stderr); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
+		if !strings.Contains(stderr.String(), "already exists") {
+			t.Errorf("stderr = %q, want it to say the file exists", stderr.String())
+		}
+		if raw, _ := os.ReadFile(target); string(raw) != "yesterday's backup" {
+			t.Errorf("the existing file was changed to %q", raw)
+		}
+	})
+	t.Run("without a file it is a usage error", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"backup"}, &stdout, &stderr); code != 2 {
+			t.Errorf("exit code %d, want 2", code)
+		}
+	})
 }

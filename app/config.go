@@ -51,16 +51,12 @@ func LoadConfig() (Config, error) {
 	order := map[string]int{}
 	v := reflect.ValueOf(&c).Elem()
 	for i := range v.NumField() {
-		f := v.Type().Field(i)
-		order[f.Tag.Get("envconfig")] = i
-		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
-		if err := envconfig.Process("", one.Interface()); err != nil {
-			name := f.Tag.Get("envconfig")
+		name := v.Type().Field(i).Tag.Get("envconfig")
+		order[name] = i
+		if err := readField(v, i); err != nil {
 			problems = append(problems, settingProblem(name, err))
 			failed[name] = true
-			continue
 		}
-		v.Field(i).Set(one.Elem().Field(0))
 	}
 	// A variable that could not be read is named once, for that, and not again for the zero
 	// value it was left at.
@@ -74,6 +70,34 @@ func LoadConfig() (Config, error) {
 		return c, &ConfigError{Problems: problems}
 	}
 	return c, nil
+}
+
+// readField has envconfig read the variable of the struct v's field i on its own, into that
+// field.
+func readField(v reflect.Value, i int) error {
+	f := v.Type().Field(i)
+	one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
+	if err := envconfig.Process("", one.Interface()); err != nil {
+		return err
+	}
+	v.Field(i).Set(one.Elem().Field(0))
+	return nil
+}
+
+// LoadDataDir reads DATA_DIR alone, with its default, for subcommands such as backup that need
+// the store but none of the tokens.
+func LoadDataDir() (string, error) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	f, _ := v.Type().FieldByName("DataDir")
+	name := f.Tag.Get("envconfig")
+	if err := readField(v, f.Index[0]); err != nil {
+		return "", &ConfigError{Problems: []SettingError{settingProblem(name, err)}}
+	}
+	if c.DataDir == "" {
+		return "", &ConfigError{Problems: []SettingError{{name, "empty"}}}
+	}
+	return c.DataDir, nil
 }
 
 // settingProblem turns envconfig's error for one variable into a sentence an operator acts on.
