@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -224,4 +225,52 @@ func TestBackupSubcommand(t *testing.T) {
 			t.Errorf("exit code %d, want 2", code)
 		}
 	})
+}
+
+// TestREADMELinksLeadSomewhere: every relative link of README.md and CHANGELOG.md names a file of
+// the repository, and every in-page link a heading.
+func TestREADMELinksLeadSomewhere(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, doc := range []string{"README.md", "CHANGELOG.md"} {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchors := map[string]bool{}
+		for line := range strings.Lines(string(raw)) {
+			if h, ok := strings.CutPrefix(line, "#"); ok {
+				anchors[githubAnchor(strings.TrimLeft(h, "#"))] = true
+			}
+		}
+		for _, m := range link.FindAllStringSubmatch(string(raw), -1) {
+			target := m[1]
+			switch {
+			case strings.Contains(target, "://"):
+			case strings.HasPrefix(target, "#"):
+				if !anchors[target[1:]] {
+					t.Errorf("%s links to %s, which is no heading of it", doc, target)
+				}
+			default:
+				path, _, _ := strings.Cut(target, "#")
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s links to %s: %v", doc, target, err)
+				}
+			}
+		}
+	}
+}
+
+// githubAnchor is the fragment GitHub gives a heading: lower case, punctuation but hyphens and
+// underscores dropped, spaces made hyphens.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
