@@ -1,7 +1,7 @@
 package apiclient_test
 
 // These tests run the client against owltest's fake AccessOwl over real HTTP. The two packages
-// are independent readings of docs/accessowl-api.md and share no types, so every test states a
+// are independent readings of AccessOwl's API reference and share no types, so every test states a
 // rule of the API and checks that both sides keep it the same way.
 
 import (

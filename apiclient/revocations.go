@@ -39,6 +39,11 @@ type Revocation struct {
 	InsertedAt       time.Time        `json:"inserted_at"`
 }
 
+// MaxReasonLength is AccessOwl's limit on a revocation's reason. Callers count it in runes: the
+// server counts characters, and a rune count is never smaller than a character count, so a
+// reason within it here is never too long there.
+const MaxReasonLength = 255
+
 // NewRevocation is the body of a revocation request. AccessOwl always revokes the whole access
 // state.
 type NewRevocation struct {

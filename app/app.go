@@ -19,8 +19,8 @@ import (
 	"revokebot/apiclient"
 	"revokebot/app/metrics"
 	"revokebot/bot"
-	"revokebot/commands"
 	"revokebot/interactions"
+	"revokebot/revoke"
 	"revokebot/store/sqlite"
 )
 
@@ -66,9 +66,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m := metrics.New(opts.Version)
 	// Error lines are counted as handler errors, by component.
 	log = slog.New(m.LogHandler(log.Handler()))
-	var obs Observer = m
+	ready := &readiness{}
+	obs := teeObserver{m, ready}
 	if opts.Observer != nil {
-		obs = teeObserver{m, opts.Observer}
+		obs = append(obs, opts.Observer)
 	}
 	users, groups, err := interactions.ParseApprovers(cfg.Approvers)
 	if err != nil {
@@ -79,14 +80,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer st.Close()
-	observed := observedStore{Store: st, metrics: m}
 	// One transport that Run owns, so that returning closes its kept-alive connections instead of
 	// leaving their goroutines behind.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
 	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, apiclient.WithHTTPClient(&http.Client{Transport: transport}),
 		apiclient.WithRateLimit(cfg.AccessOwlRate), apiclient.WithVersion(opts.Version), apiclient.WithLogger(log.With("component", "accessowl")),
-		apiclient.WithObserver(m.AccessOwlAttempt))
+		apiclient.WithObserver(func(a apiclient.Attempt) { m.AccessOwlAttempt(a); ready.AccessOwlAttempt(a) }))
 	if err != nil {
 		return fmt.Errorf("AccessOwl client: %w", err)
 	}
@@ -95,32 +95,39 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport)}))
 
+	// Jobs outlive ctx so that a shutdown can let them finish; cancelJobs ends them at the
+	// drain deadline.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	pool := bot.NewPool(jobCtx, workers, queuedJobs, log.With("component", "pool"), obs.Panic)
+
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
-	tracker, err := bot.NewTracker(bot.TrackerConfig{
-		Store: observed, Source: owl, Output: out, Threads: api, Poll: cfg.StatusPoll, Log: log.With("component", "tracker"),
+	lifecycle, err := revoke.New(revoke.Config{
+		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api), Observer: m,
+		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
 		// Status checks get half the hourly budget; the other half stays for people's clicks,
 		// lookups and retries, which also go first whenever they compete.
 		HourlyBudget: cfg.AccessOwlRate / 2,
+		// Resumed submissions run in the pool, so a shutdown drains them like any click.
+		Spawn: func(name, requestID string, run func(context.Context)) bool {
+			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Run: run})
+		},
+		Log: log.With("component", "revoke"),
 	})
-	if err != nil {
-		return err
-	}
-	expirer, err := bot.NewExpirer(bot.ExpirerConfig{Store: observed, Output: out, TTL: cfg.RequestTTL, Log: log.With("component", "expiry")})
 	if err != nil {
 		return err
 	}
 	handler := interactions.NewHandler(cfg.Channel, interactions.Deps{
-		AccessOwl: owl,
-		Resolver:  commands.NewResolver(owl, api, nil),
+		Lifecycle: lifecycle,
+		Status:    statusSource{owl, st},
+		Resolver:  interactions.NewResolver(owl, api, nil),
 		Slack:     api,
 		Output:    out,
-		Store:     observed,
 		Approvers: interactions.NewApprovers(users, groups, cfg.AllowSelfApproval, api, nil),
-		Tracker:   tracker,
 		Log:       log.With("component", "interactions"),
 	})
 
-	h := &health{metrics: m, store: st, probeAccessOwl: func(ctx context.Context) error {
+	h := &health{metrics: m, readiness: ready, store: st, probeAccessOwl: func(ctx context.Context) error {
 		_, _, err := owl.ListUsers(apiclient.Background(ctx), apiclient.UserListOptions{ListOptions: apiclient.ListOptions{Limit: 1}})
 		return err
 	}}
@@ -134,18 +141,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		defer stopHealth()
 	}
 
-	// Jobs outlive ctx so that a shutdown can let them finish; cancelJobs ends them at the
-	// drain deadline.
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJobs()
-	pool := bot.NewPool(jobCtx, workers, queuedJobs, log.With("component", "interactions"), obs.Panic)
 	session := bot.NewSession(socketmode.New(api), handler, pool, obs, log.With("component", "session"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })
-	g.Go(func() error { return tracker.Run(gctx) })
-	g.Go(func() error { return expirer.Run(gctx) })
-	g.Go(func() error { return handler.ResumeSubmissions(gctx) })
+	g.Go(func() error { return lifecycle.Run(gctx) })
 	log.Info("revokebot started", "version", opts.Version, "channel", cfg.Channel, "approvers", len(users), "approver_groups", len(groups))
 	runErr := g.Wait()
 
@@ -178,40 +178,53 @@ func NewLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// teeObserver tells two observers everything.
-type teeObserver [2]Observer
+// teeObserver tells several observers everything.
+type teeObserver []Observer
 
 func (t teeObserver) Envelope(kind string, retry int) {
-	t[0].Envelope(kind, retry)
-	t[1].Envelope(kind, retry)
+	for _, o := range t {
+		o.Envelope(kind, retry)
+	}
 }
 
 func (t teeObserver) Acked(kind string, d time.Duration) {
-	t[0].Acked(kind, d)
-	t[1].Acked(kind, d)
+	for _, o := range t {
+		o.Acked(kind, d)
+	}
 }
 
 func (t teeObserver) Connected(reconnect bool) {
-	t[0].Connected(reconnect)
-	t[1].Connected(reconnect)
+	for _, o := range t {
+		o.Connected(reconnect)
+	}
 }
 
 func (t teeObserver) Disconnected() {
-	t[0].Disconnected()
-	t[1].Disconnected()
+	for _, o := range t {
+		o.Disconnected()
+	}
 }
 
 func (t teeObserver) Overloaded(kind string) {
-	t[0].Overloaded(kind)
-	t[1].Overloaded(kind)
+	for _, o := range t {
+		o.Overloaded(kind)
+	}
 }
 
 func (t teeObserver) SlackCall(method string, err error) {
-	t[0].SlackCall(method, err)
-	t[1].SlackCall(method, err)
+	for _, o := range t {
+		o.SlackCall(method, err)
+	}
 }
 
 func (t teeObserver) Panic() {
-	t[0].Panic()
-	t[1].Panic()
+	for _, o := range t {
+		o.Panic()
+	}
+}
+
+// statusSource answers /revoke status from AccessOwl and the store.
+type statusSource struct {
+	*apiclient.Client
+	*sqlite.Store
 }

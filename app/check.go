@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
+	"revokebot/bot"
 	"revokebot/interactions"
 )
 
@@ -158,7 +158,7 @@ func checkAppToken(ctx context.Context, api *slack.Client, apiURL string) CheckR
 			return failed("SLACK_API_URL", problem)
 		}
 		detail := slackProblem("apps.connections.open", err)
-		if strings.Contains(err.Error(), "not_allowed_token_type") {
+		if bot.SlackErrorCode(err) == "not_allowed_token_type" {
 			detail += ": this must be the app-level token (xapp-…) with connections:write, and Socket Mode must be on"
 		}
 		return failed("SLACK_APP_TOKEN", detail)
@@ -172,7 +172,7 @@ func checkChannel(ctx context.Context, api *slack.Client, channel string) CheckR
 	const setting = "REVOKE_CHANNEL_ID"
 	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 	switch {
-	case err != nil && strings.Contains(err.Error(), "channel_not_found"):
+	case bot.SlackErrorCode(err) == "channel_not_found":
 		return failed(setting, fmt.Sprintf("the bot cannot see channel %s: check the ID (channel details → About, at the bottom), and for a private channel invite the bot first", channel))
 	case err != nil:
 		return failed(setting, slackProblem("conversations.info", err))
@@ -254,14 +254,13 @@ func checkDataDir(dir string) CheckResult {
 // SLACK_API_URL.
 func slackUnreachable(apiURL, method string, err error) string {
 	var (
-		refusal slack.SlackErrorResponse
 		limited *slack.RateLimitedError
 		status  slack.StatusCodeError
 		syntax  *json.SyntaxError
 		typ     *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &refusal), errors.As(err, &limited):
+	case bot.SlackErrorCode(err) != "", errors.As(err, &limited):
 		return ""
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("Slack's Web API at %s did not answer %s in time (%s at most): check the URL, and that this machine may connect to it (firewall, proxy)", apiURL, method, checkTimeout)
@@ -278,19 +277,16 @@ func slackUnreachable(apiURL, method string, err error) string {
 
 // slackProblem says in a sentence what Slack's answer to method means for the operator.
 func slackProblem(method string, err error) string {
-	code := err.Error()
-	var slackErr slack.SlackErrorResponse
-	if errors.As(err, &slackErr) {
-		code = slackErr.Err
-	}
-	switch {
-	case strings.Contains(code, "invalid_auth"), strings.Contains(code, "not_authed"), strings.Contains(code, "account_inactive"),
-		strings.Contains(code, "token_revoked"), strings.Contains(code, "token_expired"):
+	code := bot.SlackErrorCode(err)
+	switch code {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
 		return fmt.Sprintf("Slack refused it (%s): copy the token again from the app's settings, or reinstall the app", code)
-	case strings.Contains(code, "not_allowed_token_type"):
+	case "not_allowed_token_type":
 		return fmt.Sprintf("Slack refused it (%s): it is the wrong kind of token", code)
-	case strings.Contains(code, "missing_scope"):
+	case "missing_scope":
 		return fmt.Sprintf("the token lacks a scope %s needs (missing_scope): update the app from deploy/slack-app-manifest.yaml and reinstall it", method)
+	case "":
+		return fmt.Sprintf("%s failed: %v", method, err)
 	}
 	return fmt.Sprintf("%s failed: %s", method, code)
 }

@@ -16,7 +16,6 @@ import (
 
 	"revokebot/apiclient/owltest"
 	"revokebot/bot"
-	"revokebot/interactions"
 	"revokebot/sandbox/fakeslack"
 	"revokebot/store"
 )
@@ -70,10 +69,10 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 		s := w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID})
 		r := store.Request{
 			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID, Name: grantee.FullName},
-			AccessStateID: s.ID, ApplicationID: github.ID, ApplicationTitle: github.Title,
+			Items:  []store.Item{{AccessStateID: s.ID, ApplicationID: github.ID, ApplicationTitle: github.Title}},
 			Reason: fmt.Sprintf("fault suite %d", i), Channel: w.channel, CreatedAt: time.Now().UTC(),
 		}
-		value, err := interactions.EncodeButton(r)
+		value, err := bot.EncodeButton(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +82,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 	// message and a thread; the bot posts them before the faults start.
 	b := w.start()
 	for i, r := range requests[:faultThreads] {
-		w.revoke(w.requester, r.AccessStateID+" "+r.Reason)
+		w.revoke(w.requester, r.Items[0].AccessStateID+" "+r.Reason)
 		m, err := w.slack.WaitMessage(w.ctx(), w.channel, func(m fakeslack.Message) bool {
 			return !m.IsReply() && strings.Contains(blocksText(m), r.Reason)
 		})
@@ -149,7 +148,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 		if r.MessageTS != "" {
 			return finalReplies(w, r) > 0
 		}
-		return revs[r.AccessStateID] > 0
+		return revs[r.Items[0].AccessStateID] > 0
 	}
 	for {
 		revs := revoked()
@@ -158,7 +157,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 			if done(r, revs) {
 				continue
 			}
-			left = append(left, fmt.Sprintf("%s (thread %v, %d revocations, %d clicks): %q", r.Reason, r.MessageTS != "", revs[r.AccessStateID], r.clicks, threadText(w, r)))
+			left = append(left, fmt.Sprintf("%s (thread %v, %d revocations, %d clicks): %q", r.Reason, r.MessageTS != "", revs[r.Items[0].AccessStateID], r.clicks, threadText(w, r)))
 			if time.Since(r.lastClick) > faultPatience {
 				click(r)
 			}
@@ -193,7 +192,7 @@ func TestEveryApprovalRevokesOnceUnderFaults(t *testing.T) {
 	reclicks := 0
 	for _, r := range requests {
 		reclicks += r.clicks - 1
-		if got := revs[r.AccessStateID]; got != 1 {
+		if got := revs[r.Items[0].AccessStateID]; got != 1 {
 			t.Errorf("%s: %d revocations, want exactly 1", r.Reason, got)
 		}
 		if r.MessageTS != "" {

@@ -14,7 +14,6 @@ import (
 
 	"revokebot/apiclient"
 	"revokebot/app/metrics"
-	"revokebot/store"
 )
 
 const (
@@ -32,10 +31,59 @@ const (
 	healthReadHeaderTimeout = 5 * time.Second
 )
 
+// readiness is what /readyz judges by: whether Socket Mode is connected, and when AccessOwl last
+// answered with the token accepted or refused it. The session and the AccessOwl client tell it.
+type readiness struct {
+	connected      atomic.Bool
+	lastOwlAnswer  atomic.Int64 // unix nanoseconds; 0: never
+	lastOwlRefusal atomic.Int64 // unix nanoseconds of the last 401 or 403; 0: never
+}
+
+var _ Observer = (*readiness)(nil)
+
+// Connected records a Socket Mode connection.
+func (r *readiness) Connected(bool) { r.connected.Store(true) }
+
+// Disconnected records a lost connection.
+func (r *readiness) Disconnected() { r.connected.Store(false) }
+
+// Envelope, Acked, Overloaded, SlackCall and Panic say nothing about readiness.
+func (*readiness) Envelope(string, int)        {}
+func (*readiness) Acked(string, time.Duration) {}
+func (*readiness) Overloaded(string)           {}
+func (*readiness) SlackCall(string, error)     {}
+func (*readiness) Panic()                      {}
+
+// AccessOwlAttempt records when AccessOwl answered: any status but 5xx means it is there, and
+// 401 or 403 that it refuses the token.
+func (r *readiness) AccessOwlAttempt(a apiclient.Attempt) {
+	now := time.Now().UnixNano()
+	switch {
+	case a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden:
+		r.lastOwlRefusal.Store(now)
+	case a.Status != 0 && a.Status < 500:
+		r.lastOwlAnswer.Store(now)
+	}
+}
+
+// accessOwlAnswered returns when AccessOwl last answered with its token accepted, and when it
+// last refused the token; zero times mean never.
+func (r *readiness) accessOwlAnswered() (answered, refused time.Time) {
+	return unixTime(r.lastOwlAnswer.Load()), unixTime(r.lastOwlRefusal.Load())
+}
+
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // health answers the probes and serves the metrics.
 type health struct {
-	metrics *metrics.Metrics
-	store   interface{ Ping(context.Context) error }
+	metrics   *metrics.Metrics
+	readiness *readiness
+	store     interface{ Ping(context.Context) error }
 	// probeAccessOwl makes one cheap call to AccessOwl; the metrics see its answer.
 	probeAccessOwl func(context.Context) error
 	stopping       atomic.Bool
@@ -67,7 +115,7 @@ func (h *health) ready(ctx context.Context) []string {
 		return []string{"shutting down"}
 	}
 	var problems []string
-	if !h.metrics.IsConnected() {
+	if !h.readiness.connected.Load() {
 		problems = append(problems, "Slack Socket Mode is not connected")
 	}
 	sctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
@@ -103,7 +151,7 @@ func (h *health) accessOwlProblem(ctx context.Context) string {
 }
 
 func (h *health) accessOwlSeen() string {
-	answered, refused := h.metrics.AccessOwlAnswered()
+	answered, refused := h.readiness.accessOwlAnswered()
 	switch {
 	case !refused.IsZero() && !refused.Before(answered):
 		return "AccessOwl refused the token (ACCESSOWL_API_TOKEN)"
@@ -142,19 +190,4 @@ func serveHealth(addr string, h *health, log *slog.Logger, onListen func(string)
 		}
 		<-done
 	}, nil
-}
-
-// observedStore tells the metrics about every status claimed for a thread reply: a claim
-// succeeds once per revocation and status across restarts and replicas, so the count is exact.
-type observedStore struct {
-	store.Store
-	metrics *metrics.Metrics
-}
-
-func (s observedStore) ClaimStatus(ctx context.Context, p store.StatusPost) (bool, error) {
-	claimed, err := s.Store.ClaimStatus(ctx, p)
-	if claimed && err == nil {
-		s.metrics.StatusAnnounced(p.Status)
-	}
-	return claimed, err
 }

@@ -22,17 +22,17 @@ type pinger struct{ err error }
 func (p pinger) Ping(context.Context) error { return p.err }
 
 func TestProbes(t *testing.T) {
-	answered := func(status int) func(*metrics.Metrics) {
-		return func(m *metrics.Metrics) {
-			m.AccessOwlAttempt(apiclient.Attempt{Method: "GET", Route: "/users", Status: status, Number: 1})
+	answered := func(status int) func(*readiness) {
+		return func(r *readiness) {
+			r.AccessOwlAttempt(apiclient.Attempt{Method: "GET", Route: "/users", Status: status, Number: 1})
 		}
 	}
 	tests := []struct {
 		name      string
 		connected bool
 		storeErr  error
-		before    func(*metrics.Metrics) // what AccessOwl answered before the probe
-		probe     func(*metrics.Metrics) error
+		before    func(*readiness) // what AccessOwl answered before the probe
+		probe     func(*readiness) error
 		stopping  bool
 		wantCode  int
 		wantBody  string
@@ -47,35 +47,35 @@ func TestProbes(t *testing.T) {
 		{name: "not ready when the store does not answer",
 			connected: true, storeErr: errors.New("database is closed"), before: answered(200), wantCode: 503, wantBody: "the store does not answer: database is closed"},
 		{name: "an idle bot asks AccessOwl itself and is ready when it answers",
-			connected: true, probe: func(m *metrics.Metrics) error { answered(200)(m); return nil }, wantCode: 200, wantBody: "ready", wantProbe: true},
+			connected: true, probe: func(r *readiness) error { answered(200)(r); return nil }, wantCode: 200, wantBody: "ready", wantProbe: true},
 		{name: "not ready when AccessOwl starts refusing the token",
-			connected: true, before: func(m *metrics.Metrics) { answered(200)(m); answered(401)(m) },
-			probe:    func(m *metrics.Metrics) error { answered(401)(m); return apiclient.ErrUnauthorized },
+			connected: true, before: func(r *readiness) { answered(200)(r); answered(401)(r) },
+			probe:    func(r *readiness) error { answered(401)(r); return apiclient.ErrUnauthorized },
 			wantCode: 503, wantBody: "AccessOwl refused the token (ACCESSOWL_API_TOKEN)", wantProbe: true},
 		{name: "not ready when AccessOwl cannot be reached",
-			connected: true, probe: func(*metrics.Metrics) error { return errors.New("connection refused") },
+			connected: true, probe: func(*readiness) error { return errors.New("connection refused") },
 			wantCode: 503, wantBody: "AccessOwl did not answer: connection refused", wantProbe: true},
 		{name: "not ready while shutting down",
 			connected: true, before: answered(200), stopping: true, wantCode: 503, wantBody: "shutting down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := metrics.New("test")
+			ready := &readiness{}
 			if tt.connected {
-				m.Connected(false)
+				ready.Connected(false)
 			}
 			if tt.before != nil {
-				tt.before(m)
+				tt.before(ready)
 			}
 			// The probe runs on the server's goroutine.
 			var probed atomic.Bool
-			h := &health{metrics: m, store: pinger{tt.storeErr}, probeAccessOwl: func(context.Context) error {
+			h := &health{metrics: metrics.New("test"), readiness: ready, store: pinger{tt.storeErr}, probeAccessOwl: func(context.Context) error {
 				probed.Store(true)
 				if tt.probe == nil {
 					t.Error("AccessOwl was asked although it answered recently")
 					return nil
 				}
-				return tt.probe(m)
+				return tt.probe(ready)
 			}}
 			h.stopping.Store(tt.stopping)
 			srv := httptest.NewServer(h.handler())

@@ -15,7 +15,6 @@ import (
 
 	"revokebot/apiclient/owltest"
 	"revokebot/bot"
-	"revokebot/interactions"
 	"revokebot/store"
 )
 
@@ -54,9 +53,9 @@ func TestLoad(t *testing.T) {
 	values := make([]string, n)
 	for i := range states {
 		states[i] = w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID})
-		v, err := interactions.EncodeButton(store.Request{
+		v, err := bot.EncodeButton(store.Request{
 			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID},
-			AccessStateID: states[i].ID, ApplicationID: github.ID, Reason: fmt.Sprintf("load %d", i),
+			Items: []store.Item{{AccessStateID: states[i].ID, ApplicationID: github.ID}}, Reason: fmt.Sprintf("load %d", i),
 			Channel: w.channel, CreatedAt: time.Now().UTC(),
 		})
 		if err != nil {

@@ -44,8 +44,8 @@ func TestMemoryWithThousandTracked(t *testing.T) {
 		s := w.owl.AddAccessState(owltest.AccessState{ApplicationID: aws.ID, GranteeUserID: grantee.ID})
 		r := store.Request{
 			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID, Name: grantee.FullName},
-			AccessStateID: s.ID, ApplicationID: aws.ID, ApplicationTitle: aws.Title, Reason: fmt.Sprintf("memory %d", i),
-			Channel: w.channel, MessageTS: fmt.Sprintf("%d.%06d", now.Unix(), i), CreatedAt: now,
+			Items:  []store.Item{{AccessStateID: s.ID, ApplicationID: aws.ID, ApplicationTitle: aws.Title}},
+			Reason: fmt.Sprintf("memory %d", i), Channel: w.channel, MessageTS: fmt.Sprintf("%d.%06d", now.Unix(), i), CreatedAt: now,
 		}
 		rev, err := w.owl.CreateRevocation(s.ID, r.Reason)
 		if err != nil {
@@ -56,10 +56,10 @@ func TestMemoryWithThousandTracked(t *testing.T) {
 		steps = append(steps, err)
 		_, _, err = st.Decide(t.Context(), r, store.Decision{State: store.Approved, By: w.approver, At: now})
 		steps = append(steps, err)
-		_, err = st.MarkSubmitting(t.Context(), r.ID, now)
+		_, err = st.MarkSubmitting(t.Context(), r.ID, s.ID, now)
 		steps = append(steps, err)
-		steps = append(steps, st.SetRevocation(t.Context(), r.ID, rev.ID))
-		steps = append(steps, st.Track(t.Context(), store.Tracked{RevocationID: rev.ID, RequestID: r.ID, Status: rev.Status, NextCheck: now, UpdatedAt: now}))
+		steps = append(steps, st.SetRevocation(t.Context(), r.ID, s.ID, rev.ID, now))
+		steps = append(steps, st.UpdateTracked(t.Context(), store.Tracked{RevocationID: rev.ID, Status: store.Status(rev.Status), NextCheck: now, UpdatedAt: now}))
 		for _, err := range steps {
 			if err != nil {
 				t.Fatalf("seed tracked revocation %d: %v", i, err)

@@ -9,7 +9,6 @@ import (
 
 	"revokebot/apiclient/owltest"
 	"revokebot/bot"
-	"revokebot/interactions"
 	"revokebot/store"
 	"revokebot/store/sqlite"
 )
@@ -24,7 +23,7 @@ func TestApproveAndRejectRacingNeverBothWin(t *testing.T) {
 		s := w.owl.AddAccessState(owltest.AccessState{ApplicationID: app.ID, GranteeUserID: grantee.ID})
 		requests[i] = store.Request{
 			ID: uuid.New(), RequesterID: w.requester, Grantee: store.Person{AccessOwlID: grantee.ID},
-			AccessStateID: s.ID, ApplicationID: app.ID, Reason: fmt.Sprintf("race %d", i),
+			Items: []store.Item{{AccessStateID: s.ID, ApplicationID: app.ID}}, Reason: fmt.Sprintf("race %d", i),
 			Channel: w.channel, CreatedAt: time.Now().UTC(),
 		}
 	}
@@ -34,7 +33,7 @@ func TestApproveAndRejectRacingNeverBothWin(t *testing.T) {
 	// what is measured is the decision, not Slack's pacing of 200 message updates.
 	var envelopes []string
 	for i, r := range requests {
-		value, err := interactions.EncodeButton(r)
+		value, err := bot.EncodeButton(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,12 +84,12 @@ func TestApproveAndRejectRacingNeverBothWin(t *testing.T) {
 			t.Fatalf("request %s: %v", r.Reason, err)
 		}
 		switch {
-		case stored.State == store.Approved && revoked[r.AccessStateID] == 1:
+		case stored.State == store.Approved && revoked[r.Items[0].AccessStateID] == 1:
 			approved++
-		case stored.State == store.Rejected && revoked[r.AccessStateID] == 0:
+		case stored.State == store.Rejected && revoked[r.Items[0].AccessStateID] == 0:
 			rejected++
 		default:
-			t.Errorf("%s: state %s with %d revocations", r.Reason, stored.State, revoked[r.AccessStateID])
+			t.Errorf("%s: state %s with %d revocations", r.Reason, stored.State, revoked[r.Items[0].AccessStateID])
 		}
 	}
 	t.Logf("%d races: %d approvals won, %d rejections won, never both", races, approved, rejected)

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +43,33 @@ var (
 	_ ThreadReader = (*fakeSlack)(nil)
 )
 
+// encode returns the form slack-go sends for a message with options, so that options are seen
+// exactly as they go to Slack: slack-go keeps blocks out of the form until it sends it. The
+// request goes to a transport that only records it, with no socket, so a synctest bubble's
+// clock keeps moving.
+func (f *fakeSlack) encode(channel string, options ...slack.MsgOption) (url.Values, error) {
+	var sent url.Values
+	record := roundTripper(func(r *http.Request) (*http.Response, error) {
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		sent = r.PostForm
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"ok":true,"channel":"C1","ts":"1.000001"}`)), Request: r}, nil
+	})
+	api := slack.New("xoxb-test", slack.OptionAPIURL("http://slack.test/api/"), slack.OptionHTTPClient(&http.Client{Transport: record}))
+	if _, _, err := api.PostMessageContext(context.Background(), channel, options...); err != nil {
+		return nil, err
+	}
+	return sent, nil
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func (f *fakeSlack) PostMessageContext(_ context.Context, channel string, options ...slack.MsgOption) (string, string, error) {
-	_, values, err := slack.UnsafeApplyMsgOptions("xoxb-test", channel, "", options...)
+	values, err := f.encode(channel, options...)
 	if err != nil {
 		return "", "", err
 	}
@@ -68,7 +97,7 @@ func (f *fakeSlack) PostMessageContext(_ context.Context, channel string, option
 }
 
 func (f *fakeSlack) UpdateMessageContext(_ context.Context, channel, ts string, options ...slack.MsgOption) (string, string, string, error) {
-	_, values, err := slack.UnsafeApplyMsgOptions("xoxb-test", channel, "", options...)
+	values, err := f.encode(channel, options...)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -119,35 +148,6 @@ func (f *fakeSlack) post(channel string, options ...slack.MsgOption) string {
 	return ts
 }
 
-// replies returns the replies in a thread, oldest first.
-func (f *fakeSlack) replies(threadTS string) []slackMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []slackMessage
-	for _, m := range f.messages {
-		if m.ThreadTS == threadTS {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// statuses returns the statuses announced in a thread, in order, read from their metadata.
-func (f *fakeSlack) statuses(threadTS string) []string { return f.statusesOf(threadTS, "") }
-
-// statusesOf returns the statuses of one revocation announced in a thread, or of any when
-// revocationID is empty.
-func (f *fakeSlack) statusesOf(threadTS, revocationID string) []string {
-	var out []string
-	for _, m := range f.replies(threadTS) {
-		if m.Metadata.EventType == StatusMetadataType &&
-			(revocationID == "" || m.Metadata.EventPayload["revocation_id"] == revocationID) {
-			out = append(out, fmt.Sprint(m.Metadata.EventPayload["status"]))
-		}
-	}
-	return out
-}
-
 // updatesOf returns the updates of one message, oldest first.
 func (f *fakeSlack) updatesOf(ts string) []slackUpdate {
 	f.mu.Lock()
@@ -170,12 +170,6 @@ func (f *fakeSlack) lastUpdate(ts string) slackUpdate {
 	return u[len(u)-1]
 }
 
-func (f *fakeSlack) failPosts(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.postFailures = n
-}
-
 // hasButtons reports whether an update's blocks carry the Approve and Reject buttons.
 func (u slackUpdate) hasButtons() bool {
 	return strings.Contains(u.Blocks, ActionApprove) || strings.Contains(u.Blocks, ActionReject)
@@ -185,3 +179,5 @@ func (u slackUpdate) hasButtons() bool {
 type nopObserver struct{}
 
 func (nopObserver) SlackCall(string, error) {}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

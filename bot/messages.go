@@ -3,10 +3,11 @@ package bot
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"revokebot/apiclient"
+	"revokebot/revoke"
 	"revokebot/store"
 )
 
@@ -17,121 +18,184 @@ const (
 	decisionBlock = "revokebot_decision"
 )
 
-// StatusMetadataType marks a thread reply that announces a status, so that after a crash the bot
-// can tell from the thread itself whether the reply was already posted.
-const StatusMetadataType = "revokebot_status"
-
-// maxFieldText keeps a section field inside Slack's 2,000-character limit with room to spare.
-const maxFieldText = 1900
-
-// Progress is where a request stands beyond its decision: what AccessOwl has said so far.
-type Progress struct {
-	// Status is the revocation's AccessOwl status; empty until it was submitted.
-	Status string
-	// Refusal is what AccessOwl said when it refused the submission, in words for people.
-	Refusal string
-}
+// ReplyMetadataType marks a thread reply the bot posted exactly once, so that after a crash it
+// can tell from the thread itself whether the reply was already posted. The name is the one the
+// first releases gave their status replies, which recovery still reads.
+const ReplyMetadataType = "revokebot_status"
 
 // ApprovalMessage is the message in the revocations channel for r: who asked, whose access, to
-// what, why, and — while the request is pending — the Approve and Reject buttons. buttonValue is
-// what both buttons carry.
-func ApprovalMessage(r store.Request, p Progress, buttonValue string) []slack.MsgOption {
+// what, why, where it stands, and — while the request is pending — the Approve and Reject
+// buttons, which carry buttonValue.
+func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
+	status := StatusLine(r)
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain("Access revocation request")),
-		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
-			mrkdwn("*Person*\n" + person(r.Grantee)),
-			mrkdwn("*Application*\n" + Escape(r.ApplicationTitle)),
-			mrkdwn("*Resource*\n" + resource(r)),
-			mrkdwn("*Permissions*\n" + permissions(r.Permissions)),
-			mrkdwn("*Requested by*\n" + mention(r.RequesterID)),
-			mrkdwn("*Reason*\n" + truncate(Escape(r.Reason), maxFieldText)),
-		}, nil),
-		slack.NewContextBlock("revokebot_status", mrkdwn(StatusLine(r, p))),
+		slack.NewHeaderBlock(Plain("Access revocation request")),
+		slack.NewSectionBlock(nil, requestFields(r), nil),
+		slack.NewContextBlock("revokebot_status", Mrkdwn(status)),
 	}
 	if r.State == store.Pending {
-		approve := slack.NewButtonBlockElement(ActionApprove, buttonValue, plain("Approve")).
+		approve := slack.NewButtonBlockElement(ActionApprove, buttonValue, Plain("Approve")).
 			WithStyle(slack.StylePrimary).
 			WithConfirm(slack.NewConfirmationBlockObject(
-				plain("Revoke this access?"),
-				mrkdwn(fmt.Sprintf("AccessOwl will remove %s's access to %s%s. This cannot be undone from Slack.",
-					Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r))),
-				plain("Revoke access"),
-				plain("Cancel")))
-		reject := slack.NewButtonBlockElement(ActionReject, buttonValue, plain("Reject")).
+				Plain("Revoke this access?"),
+				Mrkdwn(fmt.Sprintf("AccessOwl will remove %s's access to %s. This cannot be undone from Slack.",
+					Escape(r.Grantee.Name), accessText(r))),
+				Plain("Revoke access"),
+				Plain("Cancel")))
+		reject := slack.NewButtonBlockElement(ActionReject, buttonValue, Plain("Reject")).
 			WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(decisionBlock, approve, reject))
 	}
 	return []slack.MsgOption{
-		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s's access to %s%s, asked by %s. %s",
-			Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r), mention(r.RequesterID), StatusLine(r, p)), false),
+		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s's access to %s, asked by %s. %s",
+			Escape(r.Grantee.Name), accessText(r), Mention(r.RequesterID), status), false),
 		slack.MsgOptionBlocks(blocks...),
 	}
 }
 
+// requestFields are the approval message's fields: whose access, to what, who asked and why.
+func requestFields(r store.Request) []*slack.TextBlockObject {
+	fields := []*slack.TextBlockObject{Mrkdwn("*Person*\n" + person(r.Grantee))}
+	if len(r.Items) == 1 {
+		it := r.Items[0]
+		fields = append(fields,
+			Mrkdwn("*Application*\n"+Escape(it.ApplicationTitle)),
+			Mrkdwn("*Resource*\n"+resource(it)),
+			Mrkdwn("*Permissions*\n"+permissions(it.Permissions)))
+	} else {
+		labels := make([]string, len(r.Items))
+		for i, it := range r.Items {
+			labels[i] = Escape(it.Label())
+		}
+		fields = append(fields, Mrkdwn(fmt.Sprintf("*Accesses (%d)*\n%s", len(r.Items), truncate(strings.Join(labels, "\n"), maxFieldText))))
+	}
+	return append(fields,
+		Mrkdwn("*Requested by*\n"+Mention(r.RequesterID)),
+		Mrkdwn("*Reason*\n"+truncate(Escape(r.Reason), maxFieldText)))
+}
+
 // StatusLine says in one sentence where a request stands.
-func StatusLine(r store.Request, p Progress) string {
+func StatusLine(r store.Request) string {
 	switch r.State {
 	case store.Pending:
 		return "Waiting for an approver."
 	case store.Rejected:
-		return fmt.Sprintf(":x: Rejected by %s. The access stays.", mention(r.DecidedBy))
+		return fmt.Sprintf(":x: Rejected by %s. The access stays.", Mention(r.DecidedBy))
 	case store.Expired:
 		return ":hourglass: Expired: no approver decided in time. The access stays."
 	}
-	approved := fmt.Sprintf(":white_check_mark: Approved by %s.", mention(r.DecidedBy))
+	approved := fmt.Sprintf(":white_check_mark: Approved by %s.", Mention(r.DecidedBy))
+	if len(r.Items) != 1 {
+		return approved + " " + progress(r.Items)
+	}
+	it := r.Items[0]
 	switch {
-	case p.Refusal != "":
-		return fmt.Sprintf("%s AccessOwl refused the revocation: %s", approved, Escape(p.Refusal))
-	case p.Status == "":
+	case it.Refusal != "":
+		return fmt.Sprintf("%s AccessOwl refused the revocation: %s", approved, Escape(it.Refusal))
+	case it.Status == "":
 		return approved + " Submitting to AccessOwl…"
-	case p.Status == "revoked":
+	case it.Status == apiclient.RevocationRevoked:
 		return approved + " Status: *revoked* — the access is gone."
-	case p.Status == "rejected":
+	case it.Status == apiclient.RevocationRejected:
 		return approved + " Status: *rejected* — AccessOwl did not remove the access."
 	default:
-		return fmt.Sprintf("%s Status: *%s*.", approved, Escape(p.Status))
+		return fmt.Sprintf("%s Status: *%s*.", approved, Escape(string(it.Status)))
 	}
 }
 
-// StatusReply is the thread reply announcing a revocation's new status. A final status mentions
-// the requester, who is waiting to hear. The metadata lets a restarted bot find the reply.
-func StatusReply(r store.Request, revocationID, status string) []slack.MsgOption {
-	var text string
-	switch status {
-	case "processing_access":
-		text = fmt.Sprintf("Revocation submitted to AccessOwl (`%s`). Status: *processing_access* — waiting for the access to be removed.", Escape(revocationID))
-	case "revoked":
-		text = fmt.Sprintf("%s Status: *revoked* — %s's access to %s%s is gone.", mention(r.RequesterID), Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r))
-	case "rejected":
-		text = fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s%s; it stays.", mention(r.RequesterID), Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r))
-	default:
-		text = fmt.Sprintf("Status: *%s*.", Escape(status))
+// progress counts where the items of a request stand.
+func progress(items []store.Item) string {
+	var revoked, rejected, refused, processing, waiting int
+	for _, it := range items {
+		switch {
+		case it.Refusal != "":
+			refused++
+		case it.Status == apiclient.RevocationRevoked:
+			revoked++
+		case it.Status == apiclient.RevocationRejected:
+			rejected++
+		case it.Status != "":
+			processing++
+		default:
+			waiting++
+		}
+	}
+	parts := []string{fmt.Sprintf("%d of %d revoked", revoked, len(items))}
+	for _, p := range []struct {
+		n    int
+		text string
+	}{{processing, "being removed"}, {waiting, "being submitted"}, {rejected, "rejected"}, {refused, "refused by AccessOwl"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.text))
+		}
+	}
+	return strings.Join(parts, " · ") + "."
+}
+
+// ThreadReply is the thread reply about e. Its metadata names the reply's key, so a restarted bot can
+// find it in the thread; a status reply also names its revocation and status.
+func ThreadReply(r store.Request, e revoke.Event) []slack.MsgOption {
+	payload := map[string]any{"request_id": r.ID.String(), "key": e.Key()}
+	if e.Kind == revoke.StatusChanged {
+		payload["revocation_id"], payload["status"] = e.RevocationID, string(e.Status)
 	}
 	return []slack.MsgOption{
-		slack.MsgOptionText(text, false),
-		slack.MsgOptionMetadata(slack.SlackMetadata{
-			EventType: StatusMetadataType,
-			EventPayload: map[string]any{
-				"request_id":    r.ID.String(),
-				"revocation_id": revocationID,
-				"status":        status,
-			},
-		}),
+		slack.MsgOptionText(replyText(r, e), false),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: payload}),
 	}
 }
 
-// ExpiredReply is the thread reply of a request nobody decided in time.
-func ExpiredReply(r store.Request) []slack.MsgOption {
-	return []slack.MsgOption{slack.MsgOptionText(fmt.Sprintf(
-		"%s This request expired: no approver decided in time, so %s keeps access to %s%s. Ask again with `/revoke` if it is still needed.",
-		mention(r.RequesterID), Escape(r.Grantee.Name), Escape(r.ApplicationTitle), resourceSuffix(r)), false)}
+func replyText(r store.Request, e revoke.Event) string {
+	switch e.Kind {
+	case revoke.RequestRejected:
+		return fmt.Sprintf("%s rejected this request. %s, the access stays.", Mention(r.DecidedBy), Mention(r.RequesterID))
+	case revoke.AccessRefused:
+		return fmt.Sprintf("AccessOwl refused the revocation%s: %s %s, nothing was revoked.",
+			itemSuffix(r, e.Item), Escape(e.Item.Refusal), Mention(r.RequesterID))
+	case revoke.RequestExpired:
+		return fmt.Sprintf("%s This request expired: no approver decided in time, so %s keeps access to %s. Ask again with `/revoke` if it is still needed.",
+			Mention(r.RequesterID), Escape(r.Grantee.Name), accessText(r))
+	}
+	switch e.Status {
+	case apiclient.RevocationProcessing:
+		return fmt.Sprintf("Revocation submitted to AccessOwl (`%s`)%s. Status: *processing_access* — waiting for the access to be removed.",
+			Escape(e.RevocationID), itemSuffix(r, e.Item))
+	case apiclient.RevocationRevoked:
+		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+	case apiclient.RevocationRejected:
+		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+	default:
+		return fmt.Sprintf("Status: *%s*.", Escape(string(e.Status)))
+	}
 }
 
-// Escape makes text safe inside Slack mrkdwn: a reason or a name cannot become a mention,
-// a @channel or a link.
-func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
+// accessText names what a request revokes, for sentences: one access, or how many.
+func accessText(r store.Request) string {
+	if len(r.Items) == 1 {
+		return itemText(r.Items[0])
+	}
+	return fmt.Sprintf("%d accesses", len(r.Items))
+}
 
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+// itemText names one access for sentences: its application and resource.
+func itemText(it store.Item) string {
+	text := Escape(it.ApplicationTitle)
+	if text == "" {
+		text = "the access"
+	}
+	if it.ResourceTitle != "" {
+		text += " (" + Escape(it.ResourceTitle) + ")"
+	}
+	return text
+}
+
+// itemSuffix names the access a reply is about when the request has several.
+func itemSuffix(r store.Request, it store.Item) string {
+	if len(r.Items) <= 1 {
+		return ""
+	}
+	return " of " + itemText(it)
+}
 
 func person(p store.Person) string {
 	name := Escape(p.Name)
@@ -140,9 +204,9 @@ func person(p store.Person) string {
 	}
 	switch {
 	case p.SlackID != "" && p.Email != "":
-		return fmt.Sprintf("%s (%s)", mention(p.SlackID), Escape(p.Email))
+		return fmt.Sprintf("%s (%s)", Mention(p.SlackID), Escape(p.Email))
 	case p.SlackID != "":
-		return mention(p.SlackID)
+		return Mention(p.SlackID)
 	case p.Email != "" && name != Escape(p.Email):
 		return fmt.Sprintf("%s (%s)", name, Escape(p.Email))
 	case name != "":
@@ -152,54 +216,27 @@ func person(p store.Person) string {
 	}
 }
 
-func resource(r store.Request) string {
+func resource(it store.Item) string {
 	switch {
-	case r.ResourceTitle != "":
-		return Escape(r.ResourceTitle)
-	case r.ResourceID != "":
-		return "`" + Escape(r.ResourceID) + "`"
+	case it.ResourceTitle != "":
+		return Escape(it.ResourceTitle)
+	case it.ResourceID != "":
+		return "`" + Escape(it.ResourceID) + "`"
 	default:
 		return "The whole application"
 	}
 }
 
-func resourceSuffix(r store.Request) string {
-	if r.ResourceTitle == "" {
-		return ""
-	}
-	return " (" + Escape(r.ResourceTitle) + ")"
-}
-
-func permissions(titles []string) string {
-	if len(titles) == 0 {
+func permissions(ps []store.Permission) string {
+	if len(ps) == 0 {
 		return "—"
 	}
-	escaped := make([]string, len(titles))
-	for i, t := range titles {
-		escaped[i] = Escape(t)
+	titles := make([]string, len(ps))
+	for i, p := range ps {
+		titles[i] = Escape(p.Title)
+		if p.Elevated {
+			titles[i] += " (elevated)"
+		}
 	}
-	return truncate(strings.Join(escaped, ", "), maxFieldText)
-}
-
-func mention(userID string) string {
-	if userID == "" {
-		return "someone"
-	}
-	return "<@" + userID + ">"
-}
-
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-}
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
-}
-
-// truncate shortens s to at most n characters, ending with an ellipsis when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
+	return truncate(strings.Join(titles, ", "), maxFieldText)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"revokebot/apiclient"
+	"revokebot/revoke"
 	"revokebot/store"
 	"revokebot/store/storetest"
 )
@@ -69,7 +71,7 @@ func render(t *testing.T, options []slack.MsgOption) rendered {
 
 func TestPendingRequestHasApproveAndRejectButtons(t *testing.T) {
 	r := storetest.NewRequest(1)
-	m := render(t, ApprovalMessage(r, Progress{}, "VALUE"))
+	m := render(t, ApprovalMessage(r, "VALUE"))
 	if len(m.buttons) != 2 {
 		t.Fatalf("%d buttons, want 2", len(m.buttons))
 	}
@@ -83,7 +85,7 @@ func TestPendingRequestHasApproveAndRejectButtons(t *testing.T) {
 	if approve.Value != "VALUE" || reject.Value != "VALUE" {
 		t.Errorf("buttons carry %q and %q, want the request's value", approve.Value, reject.Value)
 	}
-	for _, want := range []string{"Alex Doe", "GitHub", "acme/infra", "admin, write", "<@U0REQUEST>", "left the company", "Waiting for an approver"} {
+	for _, want := range []string{"Alex Doe", "GitHub", "acme/infra", "admin (elevated), write", "<@U0REQUEST>", "left the company", "Waiting for an approver"} {
 		if !strings.Contains(m.blocks, want) {
 			t.Errorf("message does not show %q", want)
 		}
@@ -95,24 +97,26 @@ func TestPendingRequestHasApproveAndRejectButtons(t *testing.T) {
 
 func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
 	tests := []struct {
-		name     string
-		state    store.State
-		progress Progress
-		want     string
+		name    string
+		state   store.State
+		status  store.Status
+		refusal string
+		want    string
 	}{
-		{"approved, not yet submitted", store.Approved, Progress{}, "Approved by <@U0BOSS>"},
-		{"approved and processing", store.Approved, Progress{Status: "processing_access"}, "*processing_access*"},
-		{"approved and revoked", store.Approved, Progress{Status: "revoked"}, "*revoked*"},
-		{"approved, AccessOwl rejected", store.Approved, Progress{Status: "rejected"}, "*rejected*"},
-		{"approved, AccessOwl refused", store.Approved, Progress{Refusal: "access state is not active"}, "refused the revocation: access state is not active"},
-		{"rejected", store.Rejected, Progress{}, "Rejected by <@U0BOSS>"},
-		{"expired", store.Expired, Progress{}, "Expired"},
+		{"approved, not yet submitted", store.Approved, "", "", "Approved by <@U0BOSS>. Submitting to AccessOwl…"},
+		{"approved and processing", store.Approved, apiclient.RevocationProcessing, "", "*processing_access*"},
+		{"approved and revoked", store.Approved, apiclient.RevocationRevoked, "", "*revoked*"},
+		{"approved, AccessOwl rejected", store.Approved, apiclient.RevocationRejected, "", "*rejected*"},
+		{"approved, AccessOwl refused", store.Approved, "", "access state is not active", "refused the revocation: access state is not active"},
+		{"rejected", store.Rejected, "", "", "Rejected by <@U0BOSS>"},
+		{"expired", store.Expired, "", "", "Expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := storetest.NewRequest(1)
 			r.State, r.DecidedBy = tt.state, "U0BOSS"
-			m := render(t, ApprovalMessage(r, tt.progress, "VALUE"))
+			r.Items[0].Status, r.Items[0].Refusal = tt.status, tt.refusal
+			m := render(t, ApprovalMessage(r, "VALUE"))
 			if len(m.buttons) != 0 {
 				t.Errorf("a %s request still has %d buttons", tt.state, len(m.buttons))
 			}
@@ -126,24 +130,26 @@ func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
 func TestStatusRepliesNameTheStatusAndMentionTheRequesterAtTheEnd(t *testing.T) {
 	r := storetest.NewRequest(1)
 	tests := []struct {
-		status  string
+		status  store.Status
 		mention bool
 	}{
-		{"processing_access", false},
-		{"revoked", true},
-		{"rejected", true},
+		{apiclient.RevocationProcessing, false},
+		{apiclient.RevocationRevoked, true},
+		{apiclient.RevocationRejected, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.status, func(t *testing.T) {
-			m := render(t, StatusReply(r, "rev-1", tt.status))
-			if !strings.Contains(m.text, tt.status) {
+		t.Run(string(tt.status), func(t *testing.T) {
+			e := revoke.Event{Kind: revoke.StatusChanged, Item: r.Items[0], RevocationID: "rev-1", Status: tt.status}
+			m := render(t, ThreadReply(r, e))
+			if !strings.Contains(m.text, string(tt.status)) {
 				t.Errorf("reply %q does not name %s", m.text, tt.status)
 			}
 			if got := strings.Contains(m.text, "<@U0REQUEST>"); got != tt.mention {
 				t.Errorf("reply %q mentions the requester: %v, want %v", m.text, got, tt.mention)
 			}
-			if m.metadata.EventType != StatusMetadataType || m.metadata.EventPayload["status"] != tt.status || m.metadata.EventPayload["revocation_id"] != "rev-1" {
-				t.Errorf("metadata = %+v; want the status and revocation", m.metadata)
+			p := m.metadata.EventPayload
+			if m.metadata.EventType != ReplyMetadataType || p["status"] != string(tt.status) || p["revocation_id"] != "rev-1" || p["key"] != e.Key() {
+				t.Errorf("metadata = %+v; want the status, revocation and key", m.metadata)
 			}
 		})
 	}
@@ -153,8 +159,8 @@ func TestPeopleCannotInjectMarkupThroughTheirWords(t *testing.T) {
 	r := storetest.NewRequest(1)
 	r.Reason = "<!channel> see <https://evil.example|the form> & <@U0BOSS>"
 	r.Grantee.Name = "<!here>"
-	r.ApplicationTitle = "<https://evil.example>"
-	m := render(t, ApprovalMessage(r, Progress{}, "VALUE"))
+	r.Items[0].ApplicationTitle = "<https://evil.example>"
+	m := render(t, ApprovalMessage(r, "VALUE"))
 	for _, forbidden := range []string{"<!channel>", "<!here>", "<https://evil.example", "<@U0BOSS>"} {
 		if strings.Contains(m.blocks, forbidden) || strings.Contains(m.text, forbidden) {
 			t.Errorf("message contains %q unescaped", forbidden)
@@ -166,10 +172,38 @@ func TestPeopleCannotInjectMarkupThroughTheirWords(t *testing.T) {
 }
 
 func TestExpiredReplyTellsTheRequesterHowToAskAgain(t *testing.T) {
-	m := render(t, ExpiredReply(storetest.NewRequest(1)))
+	m := render(t, ThreadReply(storetest.NewRequest(1), revoke.Event{Kind: revoke.RequestExpired}))
 	for _, want := range []string{"<@U0REQUEST>", "expired", "/revoke"} {
 		if !strings.Contains(m.text, want) {
 			t.Errorf("reply %q does not say %q", m.text, want)
 		}
+	}
+}
+
+func TestRejectionsAndRefusalsTellTheRequesterTheAccessStays(t *testing.T) {
+	r := storetest.NewRequest(1)
+	r.State, r.DecidedBy = store.Rejected, "U0BOSS"
+	refused := r.Items[0]
+	refused.Refusal = "access state is not active."
+	tests := []struct {
+		name string
+		e    revoke.Event
+		want []string
+	}{
+		{"rejected", revoke.Event{Kind: revoke.RequestRejected}, []string{"<@U0BOSS> rejected", "<@U0REQUEST>", "the access stays"}},
+		{"refused", revoke.Event{Kind: revoke.AccessRefused, Item: refused}, []string{"AccessOwl refused the revocation: access state is not active.", "<@U0REQUEST>", "nothing was revoked"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := render(t, ThreadReply(r, tt.e))
+			for _, want := range tt.want {
+				if !strings.Contains(m.text, want) {
+					t.Errorf("reply %q does not say %q", m.text, want)
+				}
+			}
+			if m.metadata.EventPayload["key"] != tt.e.Key() {
+				t.Errorf("metadata %+v does not name the reply's key %s", m.metadata, tt.e.Key())
+			}
+		})
 	}
 }

@@ -52,15 +52,18 @@ type Output struct {
 	channels map[string]*rate.Limiter // chat.postMessage pacing, per channel
 	updates  *rate.Limiter            // chat.update pacing, workspace-wide
 	pending  map[messageKey]*pendingUpdate
+	seq      uint64 // numbers Update calls, so the newest options win
 }
 
 type messageKey struct{ channel, ts string }
 
-// pendingUpdate is an update waiting for its turn; a newer update of the same message replaces
-// its options, and everyone waiting on it learns the outcome of the one call made.
+// pendingUpdate is an update waiting for its turn. A newer update of the same message replaces
+// its options; everyone whose options the one call carried (or superseded) learns its outcome.
 type pendingUpdate struct {
 	options []slack.MsgOption
-	done    chan struct{}
+	seq     uint64        // the Update call the options come from; later calls have higher ones
+	done    chan struct{} // closed once the sender has finished or given up
+	sent    uint64        // the seq of the options sent; 0 if the sender gave up before sending
 	err     error
 }
 
@@ -94,40 +97,63 @@ func (o *Output) Post(ctx context.Context, channel string, options ...slack.MsgO
 }
 
 // Update replaces the message at ts in channel. While an update of the same message waits for
-// its turn, a newer one takes its place: Slack gets only the newest, and both callers learn how
-// that went.
+// its turn, a newer one takes its place: Slack gets only the newest, and each caller learns the
+// outcome of the call that carried its options or newer ones. A caller whose own context ends
+// while it waits for the turn gives up alone: callers waiting on it send theirs instead.
 func (o *Output) Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error {
 	key := messageKey{channel, ts}
 	o.mu.Lock()
-	if p, ok := o.pending[key]; ok {
-		p.options = options
+	o.seq++
+	mine := o.seq
+	o.mu.Unlock()
+	for {
+		o.mu.Lock()
+		p, waiting := o.pending[key]
+		if !waiting {
+			p = &pendingUpdate{options: options, seq: mine, done: make(chan struct{})}
+			o.pending[key] = p
+			o.mu.Unlock()
+			return o.sendUpdate(ctx, key, p)
+		}
+		if mine > p.seq {
+			p.options, p.seq = options, mine
+		}
 		o.mu.Unlock()
 		select {
 		case <-p.done:
-			return p.err
+			if p.sent >= mine {
+				return p.err
+			}
+			// The sender gave up before sending these options: take its place.
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	p := &pendingUpdate{options: options, done: make(chan struct{})}
-	o.pending[key] = p
-	o.mu.Unlock()
+}
 
-	err := o.updates.Wait(ctx)
+// sendUpdate waits for chat.update's pacing, then sends the newest options of p.
+func (o *Output) sendUpdate(ctx context.Context, key messageKey, p *pendingUpdate) error {
+	waitErr := o.updates.Wait(ctx)
 	o.mu.Lock()
 	delete(o.pending, key)
-	newest := p.options
+	newest, seq := p.options, p.seq
 	o.mu.Unlock()
-	if err == nil {
-		err = o.call(ctx, "chat.update", func() error {
-			_, _, _, err := o.api.UpdateMessageContext(ctx, channel, ts, newest...)
-			return err
-		})
+	if waitErr != nil {
+		close(p.done)
+		return fmt.Errorf("update %s in %s: %w", key.ts, key.channel, waitErr)
 	}
+	err := o.call(ctx, "chat.update", func() error {
+		_, _, _, err := o.api.UpdateMessageContext(ctx, key.channel, key.ts, newest...)
+		return err
+	})
 	if err != nil {
-		err = fmt.Errorf("update %s in %s: %w", ts, channel, err)
+		err = fmt.Errorf("update %s in %s: %w", key.ts, key.channel, err)
 	}
-	p.err = err
+	if err == nil || ctx.Err() == nil {
+		// An outcome of the call itself; one cut short by this caller's context is not the
+		// waiters' outcome, and they send again (an update is the same whoever sends it).
+		p.sent, p.err = seq, err
+	}
 	close(p.done)
 	return err
 }

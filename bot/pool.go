@@ -20,7 +20,6 @@ type Job struct {
 // session down.
 type Pool struct {
 	jobs    chan Job
-	ctx     context.Context
 	log     *slog.Logger
 	onPanic func()
 
@@ -33,9 +32,9 @@ type Pool struct {
 // the owner cancels to make in-flight work give up. onPanic, if not nil, is called after a panic
 // was recovered (for metrics).
 func NewPool(ctx context.Context, workers, queue int, log *slog.Logger, onPanic func()) *Pool {
-	p := &Pool{jobs: make(chan Job, queue), ctx: ctx, log: log, onPanic: onPanic}
+	p := &Pool{jobs: make(chan Job, queue), log: log, onPanic: onPanic}
 	for range workers {
-		p.workers.Go(p.work)
+		p.workers.Go(func() { p.work(ctx) })
 	}
 	return p
 }
@@ -82,13 +81,13 @@ func (p *Pool) Close(ctx context.Context) error {
 // Wait waits for every worker to return. Call it after Close.
 func (p *Pool) Wait() { p.workers.Wait() }
 
-func (p *Pool) work() {
+func (p *Pool) work(ctx context.Context) {
 	for j := range p.jobs {
-		p.run(j)
+		p.run(ctx, j)
 	}
 }
 
-func (p *Pool) run(j Job) {
+func (p *Pool) run(ctx context.Context, j Job) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.log.Error("handler panicked", "job", j.Name, "request_id", j.RequestID,
@@ -98,5 +97,5 @@ func (p *Pool) run(j Job) {
 			}
 		}
 	}()
-	j.Run(p.ctx)
+	j.Run(ctx)
 }

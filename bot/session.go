@@ -28,16 +28,30 @@ type Reply struct {
 	Ack any
 	// Payload, when set, computes the ack's payload on a worker instead, for answers that need
 	// I/O (modal validation, option lists). It gets a context that ends at AckDeadline; if it
-	// has not returned by then, Fallback is sent in the ack.
-	Payload  func(ctx context.Context) any
+	// has not returned by then, Fallback is sent in the ack. What it returns as then runs on the
+	// same worker after the ack, so what the answer found reaches the work that follows it.
+	Payload  func(ctx context.Context) (ack any, then func(context.Context))
 	Fallback any
 	// Work runs on a worker after the ack.
 	Work func(ctx context.Context)
-	// Busy is sent in the ack instead of Ack when the worker queue is full, so the person is told
-	// to try again rather than left waiting for work that will never run.
+	// Busy, if set, is sent in the ack instead of the session's default when the worker queue is
+	// full (see BusyAnswer).
 	Busy any
 	// RequestID names the revocation request in logs, when already known.
 	RequestID string
+}
+
+// busyText is what a person is told when every worker is taken and the queue is full.
+const busyText = "revokebot is busy right now. Please try again in a moment."
+
+// BusyAnswer is the ack the session sends, when the worker queue is full, for an envelope whose
+// Reply names no Busy answer of its own: a slash command is told to try again; other kinds have
+// no text of their own in an ack.
+func BusyAnswer(kind string) any {
+	if kind == "slash_commands" {
+		return map[string]any{"response_type": "ephemeral", "text": busyText}
+	}
+	return nil
 }
 
 // Handler decides what each envelope means. Its methods run on the read loop, so they must not
@@ -157,7 +171,11 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 		return
 	}
 	job := Job{Name: kind, RequestID: r.RequestID, Run: func(jobCtx context.Context) {
-		s.ack(jobCtx, req, kind, s.payloadWithin(jobCtx, r, received), received)
+		ack, then := s.payloadWithin(jobCtx, r, received)
+		s.ack(jobCtx, req, kind, ack, received)
+		if then != nil {
+			then(jobCtx)
+		}
 		if r.Work != nil {
 			r.Work(jobCtx)
 		}
@@ -169,33 +187,43 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 
 // payloadWithin runs r.Payload and returns its answer, or r.Fallback if it is not ready within
 // what is left of AckDeadline since the envelope arrived: time spent waiting for a worker counts,
-// since Slack's 3 s run from delivery.
-func (s *Session) payloadWithin(ctx context.Context, r Reply, received time.Time) any {
+// since Slack's 3 s run from delivery. A Payload too late has its follow-up dropped: the person
+// was answered with the fallback and submits again.
+func (s *Session) payloadWithin(ctx context.Context, r Reply, received time.Time) (any, func(context.Context)) {
 	ctx, cancel := context.WithDeadline(ctx, received.Add(AckDeadline))
 	defer cancel()
-	answer := make(chan any, 1)
+	type answer struct {
+		ack  any
+		then func(context.Context)
+	}
+	answers := make(chan answer, 1)
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("ack payload panicked", "request_id", r.RequestID, "panic", fmt.Sprint(v))
-				answer <- r.Fallback
+				answers <- answer{ack: r.Fallback}
 			}
 		}()
-		answer <- r.Payload(ctx)
+		ack, then := r.Payload(ctx)
+		answers <- answer{ack, then}
 	}()
 	select {
-	case a := <-answer:
-		return a
+	case a := <-answers:
+		return a.ack, a.then
 	case <-ctx.Done():
 		s.log.Warn("ack payload not ready in time; sent the fallback", "request_id", r.RequestID, "deadline", AckDeadline)
-		return r.Fallback
+		return r.Fallback, nil
 	}
 }
 
 func (s *Session) overloaded(ctx context.Context, req *socketmode.Request, kind string, r Reply, received time.Time) {
 	s.log.Warn("worker queue full; told the person to try again", "kind", kind, "request_id", r.RequestID)
 	s.observer.Overloaded(kind)
-	s.ack(ctx, req, kind, r.Busy, received)
+	busy := r.Busy
+	if busy == nil {
+		busy = BusyAnswer(kind)
+	}
+	s.ack(ctx, req, kind, busy, received)
 }
 
 func (s *Session) ack(ctx context.Context, req *socketmode.Request, kind string, payload any, received time.Time) {

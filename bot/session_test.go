@@ -108,9 +108,9 @@ func TestTheAckDoesNotWaitForTheWork(t *testing.T) {
 func TestASlowPayloadIsAnsweredWithTheFallback(t *testing.T) {
 	h := scriptedHandler{reply: func(slack.SlashCommand) Reply {
 		return Reply{
-			Payload: func(ctx context.Context) any {
+			Payload: func(ctx context.Context) (any, func(context.Context)) {
 				<-ctx.Done() // slower than AckDeadline
-				return map[string]any{"text": "too late"}
+				return map[string]any{"text": "too late"}, func(context.Context) { t.Error("the work of a payload too late ran") }
 			},
 			Fallback: map[string]any{"text": "AccessOwl is slow"},
 		}
@@ -131,7 +131,7 @@ func TestAPanicInAHandlerLeavesTheSessionWorking(t *testing.T) {
 		if cmd.Text == "boom" {
 			return Reply{Work: func(context.Context) { panic("handler bug") }}
 		}
-		return Reply{Payload: func(context.Context) any { return map[string]any{"text": "still here"} }}
+		return Reply{Payload: func(context.Context) (any, func(context.Context)) { return map[string]any{"text": "still here"}, nil }}
 	}}
 	ws, org, _ := startSession(t, h, 1, 4)
 	slash(t, ws, org, "boom")
@@ -158,6 +158,44 @@ func TestAFullQueueTellsThePersonToRetry(t *testing.T) {
 	}
 }
 
+func TestAFullQueueAnswersASlashCommandWithTheSessionsBusyText(t *testing.T) {
+	release := make(chan struct{})
+	h := scriptedHandler{reply: func(slack.SlashCommand) Reply {
+		return Reply{Ack: map[string]any{"text": "queued"}, Work: func(context.Context) { <-release }}
+	}}
+	ws, org, _ := startSession(t, h, 1, 1)
+	t.Cleanup(func() { close(release) })
+	var answers []string
+	for range 3 {
+		answers = append(answers, ackText(t, slash(t, ws, org, "")))
+	}
+	if !strings.Contains(strings.Join(answers, "|"), busyText) {
+		t.Errorf("answers %q; want the third told %q", answers, busyText)
+	}
+}
+
+func TestWhatAPayloadFoundReachesTheWorkAfterTheAck(t *testing.T) {
+	found := make(chan string, 1)
+	h := scriptedHandler{reply: func(cmd slack.SlashCommand) Reply {
+		return Reply{Payload: func(context.Context) (any, func(context.Context)) {
+			result := "found for " + cmd.Text
+			return map[string]any{"text": "accepted"}, func(context.Context) { found <- result }
+		}}
+	}}
+	ws, org, _ := startSession(t, h, 1, 1)
+	if got := ackText(t, slash(t, ws, org, "lena")); got != "accepted" {
+		t.Errorf("ack said %q, want the payload's", got)
+	}
+	select {
+	case got := <-found:
+		if got != "found for lena" {
+			t.Errorf("the work after the ack got %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the payload's work did not run")
+	}
+}
+
 func TestTimeInTheQueueCountsAgainstTheAckDeadline(t *testing.T) {
 	held := make(chan struct{})
 	h := scriptedHandler{reply: func(cmd slack.SlashCommand) Reply {
@@ -165,7 +203,10 @@ func TestTimeInTheQueueCountsAgainstTheAckDeadline(t *testing.T) {
 			return Reply{Work: func(context.Context) { <-held }}
 		}
 		return Reply{
-			Payload:  func(ctx context.Context) any { <-ctx.Done(); return map[string]any{"text": "too late"} },
+			Payload: func(ctx context.Context) (any, func(context.Context)) {
+				<-ctx.Done()
+				return map[string]any{"text": "too late"}, nil
+			},
 			Fallback: map[string]any{"text": "fallback"},
 		}
 	}}

@@ -8,12 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-)
 
-// MaxReasonLength is AccessOwl's limit on a revocation's reason. It is counted in runes: the
-// server counts characters, and a rune count is never smaller than a character count, so a reason
-// accepted here is never too long there.
-const MaxReasonLength = 255
+	"revokebot/apiclient"
+)
 
 // Command is what a /revoke line asks for: one of OpenModal, Help, Status, ByAccessState and
 // ByPerson.
@@ -191,8 +188,8 @@ func parseReason(rest, usage string) (string, error) {
 	switch {
 	case n == 0:
 		return "", &InputError{Problem: "Please give a reason: AccessOwl records it with the revocation.", Fix: "Try " + usage + "."}
-	case n > MaxReasonLength:
-		return "", &InputError{Problem: fmt.Sprintf("The reason is %d characters long; AccessOwl takes at most %d.", n, MaxReasonLength), Fix: "Shorten it and try again."}
+	case n > apiclient.MaxReasonLength:
+		return "", &InputError{Problem: fmt.Sprintf("The reason is %d characters long; AccessOwl takes at most %d.", n, apiclient.MaxReasonLength), Fix: "Shorten it and try again."}
 	}
 	return reason, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+
+	"revokebot/apiclient"
 )
 
 const stateID = "3f2b1c9e-7a4d-4e1b-9c2a-5d8e6f7a8b9c"
@@ -138,7 +140,7 @@ func FuzzParse(f *testing.F) {
 func checkReason(t *testing.T, text, reason string) {
 	t.Helper()
 	n := utf8.RuneCountInString(reason)
-	if n < 1 || n > MaxReasonLength || strings.TrimSpace(reason) != reason {
+	if n < 1 || n > apiclient.MaxReasonLength || strings.TrimSpace(reason) != reason {
 		t.Fatalf("Parse(%q) accepted reason %q (%d runes)", text, reason, n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"revokebot/apiclient"
 	"revokebot/bot"
 	"revokebot/commands"
+	"revokebot/revoke"
 	"revokebot/store"
 )
 
@@ -24,23 +25,23 @@ var requestNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://revokebot
 // redelivery, a second connection) is acted on once by this replica.
 const clickMemory = 10 * time.Minute
 
-// People are told these when something on revokebot's side goes wrong; details go to the log.
-const (
-	msgBusy     = "revokebot is busy right now. Please try again in a moment."
-	msgInternal = "Something went wrong on revokebot's side, and nothing was changed. Please try again; if it keeps failing, tell whoever runs revokebot (they can find the details in its logs)."
-)
+// msgInternal is what people are told when something on revokebot's side goes wrong; details
+// go to the log.
+const msgInternal = "Something went wrong on revokebot's side, and nothing was changed. Please try again; if it keeps failing, tell whoever runs revokebot (they can find the details in its logs)."
 
-// Submitter is what the handler asks of AccessOwl; *apiclient.Client satisfies it.
-type Submitter interface {
-	CreateRevocation(ctx context.Context, idempotencyKey string, r apiclient.NewRevocation) (*apiclient.Revocation, error)
-	FindRevocation(ctx context.Context, q apiclient.RevocationQuery) (*apiclient.Revocation, error)
-	GetRevocation(ctx context.Context, id string) (*apiclient.Revocation, error)
+// Lifecycle is what becomes of a request once its meaning is known; *revoke.Service satisfies
+// it.
+type Lifecycle interface {
+	Create(ctx context.Context, r store.Request) (store.Request, bool, error)
+	Decide(ctx context.Context, button store.Request, d store.Decision) (revoke.Decided, error)
+	Audit(ctx context.Context, a store.AuditRecord)
 }
 
-// Tracker follows a submitted revocation until AccessOwl closes it, announcing each status in
-// the request's thread.
-type Tracker interface {
-	Track(ctx context.Context, r store.Request, rev apiclient.Revocation) error
+// StatusSource answers /revoke status: AccessOwl's word on a revocation, and the request that
+// made it.
+type StatusSource interface {
+	GetRevocation(ctx context.Context, id string) (*apiclient.Revocation, error)
+	RequestByRevocation(ctx context.Context, revocationID string) (store.Request, error)
 }
 
 // SlackAPI is what the handler calls on Slack besides sending messages; *slack.Client satisfies
@@ -55,19 +56,17 @@ type SlackAPI interface {
 // Output is how the handler sends messages; *bot.Output satisfies it.
 type Output interface {
 	Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error)
-	Update(ctx context.Context, channel, ts string, options ...slack.MsgOption) error
 	Respond(ctx context.Context, responseURL string, options ...slack.MsgOption) error
 }
 
 // Deps are the handler's collaborators.
 type Deps struct {
-	AccessOwl Submitter
-	Resolver  *commands.Resolver
+	Lifecycle Lifecycle
+	Status    StatusSource
+	Resolver  *Resolver
 	Slack     SlackAPI
 	Output    Output
-	Store     store.Store
 	Approvers *Approvers
-	Tracker   Tracker
 	Log       *slog.Logger
 	Now       func() time.Time // nil for the real clock
 }
@@ -101,22 +100,21 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 		return bot.Reply{Ack: ephemeral(err.Error())}
 	}
 	id := uuid.NewSHA1(requestNamespace, []byte("slash:"+cmd.TriggerID))
-	busy := ephemeral(msgBusy)
 	switch c := parsed.(type) {
 	case commands.Help:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}
 	case commands.OpenModal:
-		return bot.Reply{Busy: busy, Work: func(ctx context.Context) { h.openModal(ctx, cmd) }}
+		return bot.Reply{Work: func(ctx context.Context) { h.openModal(ctx, cmd) }}
 	case commands.Status:
-		return bot.Reply{Busy: busy, Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
+		return bot.Reply{Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
 	case commands.ByAccessState:
 		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), Busy: busy, RequestID: id.String(),
+			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), RequestID: id.String(),
 			Work: func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) },
 		}
 	case commands.ByPerson:
 		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), Busy: busy, RequestID: id.String(),
+			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(),
 			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
 		}
 	default:
@@ -130,11 +128,11 @@ func (h *Handler) Interaction(cb slack.InteractionCallback) bot.Reply {
 	case slack.InteractionTypeBlockActions:
 		return h.blockActions(cb)
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == modalCallback {
+		if cb.View.CallbackID == bot.ModalCallback {
 			return h.submitModal(cb)
 		}
 	case slack.InteractionTypeBlockSuggestion:
-		if cb.View.CallbackID == modalCallback {
+		if cb.View.CallbackID == bot.ModalCallback {
 			return h.suggestAccess(cb)
 		}
 	}
@@ -150,15 +148,15 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 	case bot.ActionApprove, bot.ActionReject:
 		if !h.firstTime(cb.User.ID, action) {
 			requestID := ""
-			if b, err := DecodeButton(action.Value); err == nil {
+			if b, err := bot.DecodeButton(action.Value); err == nil {
 				requestID = b.ID.String()
 			}
 			h.Log.Info("ignored a click delivered twice", "request_id", requestID, "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
 			return bot.Reply{}
 		}
 		return bot.Reply{Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}
-	case actionPerson:
-		if cb.View.CallbackID == modalCallback {
+	case bot.ActionPerson:
+		if cb.View.CallbackID == bot.ModalCallback {
 			return bot.Reply{Work: func(ctx context.Context) { h.choosePerson(ctx, cb, action.SelectedUser) }}
 		}
 	}
@@ -189,19 +187,6 @@ func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
 	return true
 }
 
-// audit records an action in the store's audit trail and in the log.
-func (h *Handler) audit(ctx context.Context, requestID uuid.UUID, actor, action, outcome, detail string) {
-	level := slog.LevelInfo
-	if outcome != "ok" && outcome != "created" && outcome != "approved" && outcome != "rejected" {
-		level = slog.LevelWarn
-	}
-	h.Log.Log(ctx, level, "audit", "request_id", requestID.String(), "actor", actor, "action", action, "outcome", outcome, "detail", detail)
-	err := h.Store.Audit(ctx, store.AuditRecord{At: h.Now(), RequestID: requestID, Actor: actor, Action: action, Outcome: outcome, Detail: detail})
-	if err != nil {
-		h.Log.Error("audit record not stored", "request_id", requestID.String(), "action", action, "error", err)
-	}
-}
-
 // respond tells the person behind an interaction something only they see.
 func (h *Handler) respond(ctx context.Context, responseURL, requestID, text string) {
 	if responseURL == "" {
@@ -219,7 +204,7 @@ func ephemeral(text string) map[string]any {
 
 func personText(m commands.Mention) string {
 	if m.UserID != "" {
-		return "<@" + m.UserID + ">"
+		return bot.Mention(m.UserID)
 	}
 	return "@" + bot.Escape(m.Handle)
 }

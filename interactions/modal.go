@@ -10,31 +10,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
+	"revokebot/apiclient"
 	"revokebot/bot"
 	"revokebot/commands"
 	"revokebot/store"
 )
 
-// The modal's IDs. The access block's ID names the chosen person, so choosing someone else
-// clears the access picked for the previous one.
-const (
-	modalCallback     = "revokebot_request"
-	blockPerson       = "person"
-	actionPerson      = "person"
-	blockAccessPrefix = "access:"
-	actionAccess      = "access"
-	blockReason       = "reason"
-	actionReason      = "reason"
-	// maxStaticOptions is Slack's limit for a static_select; more accesses than that are offered
-	// through an external_select that searches them.
-	maxStaticOptions = 100
-	// maxOptionText is Slack's limit on an option's text.
-	maxOptionText = 75
-)
-
 // openModal opens the request form for /revoke with no text.
 func (h *Handler) openModal(ctx context.Context, cmd slack.SlashCommand) {
-	view := requestModal("", nil, "")
+	view := bot.RequestModal("", nil, "")
 	if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
 		h.Log.Error("could not open the request form", "user", cmd.UserID, "error", err)
 		h.respond(ctx, cmd.ResponseURL, "", "I could not open the request form (Slack said: "+bot.Escape(err.Error())+"). Please run `/revoke` again.")
@@ -44,7 +28,7 @@ func (h *Handler) openModal(ctx context.Context, cmd slack.SlashCommand) {
 // choosePerson loads the chosen person's active access into the form.
 func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback, slackID string) {
 	var (
-		access []store.Request
+		access []store.Item
 		note   string
 	)
 	person, err := h.Resolver.Person(ctx, slackID)
@@ -61,11 +45,11 @@ func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback
 	case len(access) == 0:
 		note = fmt.Sprintf("%s has no active access in AccessOwl: there is nothing to revoke.", bot.Escape(nameOf(person)))
 	}
-	view := requestModal(slackID, access, note)
+	view := bot.RequestModal(slackID, access, note)
 	// The hash makes Slack refuse this update if the form changed meanwhile (the person chose
 	// someone else): the newer choice's update wins.
 	if _, err := h.Slack.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID); err != nil {
-		if strings.Contains(err.Error(), "hash_conflict") {
+		if bot.SlackErrorCode(err) == "hash_conflict" {
 			return
 		}
 		h.Log.Warn("could not update the request form", "request_id", formRequestID(cb), "view_id", cb.View.ID, "error", err)
@@ -75,30 +59,30 @@ func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback
 // suggestAccess answers the access search of a person with more accesses than a static list
 // holds.
 func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
-	slackID := strings.TrimPrefix(cb.BlockID, blockAccessPrefix)
+	slackID := strings.TrimPrefix(cb.BlockID, bot.BlockAccessPrefix)
 	query := strings.ToLower(cb.Value)
 	return bot.Reply{
 		Fallback: slack.OptionsResponse{},
-		Payload: func(ctx context.Context) any {
+		Payload: func(ctx context.Context) (any, func(context.Context)) {
 			person, err := h.Resolver.Person(ctx, slackID)
 			if err != nil {
-				return slack.OptionsResponse{}
+				return slack.OptionsResponse{}, nil
 			}
 			access, err := h.Resolver.ActiveAccess(ctx, person)
 			if err != nil {
 				h.Log.Warn("could not list access for a search", "request_id", formRequestID(cb), "user", slackID, "error", err)
-				return slack.OptionsResponse{}
+				return slack.OptionsResponse{}, nil
 			}
 			var options []*slack.OptionBlockObject
 			for _, a := range access {
-				if len(options) == maxStaticOptions {
+				if len(options) == bot.MaxStaticOptions {
 					break
 				}
-				if strings.Contains(strings.ToLower(commands.Label(a)), query) {
-					options = append(options, accessOption(a))
+				if strings.Contains(strings.ToLower(a.Label()), query) {
+					options = append(options, bot.AccessOption(a))
 				}
 			}
-			return slack.OptionsResponse{Options: options}
+			return slack.OptionsResponse{Options: options}, nil
 		},
 	}
 }
@@ -113,44 +97,41 @@ func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 	if cb.View.State != nil {
 		values = cb.View.State.Values
 	}
-	slackID := values[blockPerson][actionPerson].SelectedUser
-	accessBlock := blockAccessPrefix + slackID
-	stateID := values[accessBlock][actionAccess].SelectedOption.Value
-	reason := strings.TrimSpace(values[blockReason][actionReason].Value)
+	slackID := values[bot.BlockPerson][bot.ActionPerson].SelectedUser
+	accessBlock := bot.BlockAccessPrefix + slackID
+	stateID := values[accessBlock][bot.ActionAccess].SelectedOption.Value
+	reason := strings.TrimSpace(values[bot.BlockReason][bot.ActionReason].Value)
 
 	if errs := formErrors(slackID, accessBlock, stateID, reason); len(errs) > 0 {
 		return bot.Reply{Ack: slack.NewErrorsViewSubmissionResponse(errs)}
 	}
-	accepted := make(chan store.Request, 1)
+	formError := func(text string) (any, func(context.Context)) {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{accessBlock: text}), nil
+	}
 	return bot.Reply{
 		RequestID: id.String(),
 		Fallback: slack.NewErrorsViewSubmissionResponse(map[string]string{
 			accessBlock: "AccessOwl is slow to answer right now. Please submit again.",
 		}),
-		Payload: func(ctx context.Context) any {
-			target, err := h.Resolver.AccessState(ctx, stateID)
+		Payload: func(ctx context.Context) (any, func(context.Context)) {
+			grantee, item, err := h.Resolver.AccessState(ctx, stateID)
 			var input *commands.InputError
 			switch {
 			case errors.As(err, &input):
-				return slack.NewErrorsViewSubmissionResponse(map[string]string{accessBlock: input.Problem})
-			case errors.Is(err, commands.ErrStateUnknown):
-				return slack.NewErrorsViewSubmissionResponse(map[string]string{accessBlock: "This access is no longer listed in AccessOwl. Choose the person again to refresh the list."})
+				return formError(input.Problem)
+			case errors.Is(err, ErrStateUnknown):
+				return formError("This access is no longer listed in AccessOwl. Choose the person again to refresh the list.")
 			case err != nil:
 				h.Log.Error("could not check the chosen access", "request_id", id.String(), "error", err)
-				return slack.NewErrorsViewSubmissionResponse(map[string]string{accessBlock: "I could not reach AccessOwl to check this access. Please submit again."})
+				return formError("I could not reach AccessOwl to check this access. Please submit again.")
 			}
-			if target.Grantee.SlackID == "" {
-				target.Grantee.SlackID = slackID
+			if grantee.SlackID == "" {
+				grantee.SlackID = slackID
 			}
-			accepted <- h.newRequest(id, cb.User.ID, target, reason)
-			return nil // an empty ack closes the form
-		},
-		Work: func(ctx context.Context) {
-			select {
-			case r := <-accepted:
+			r := h.newRequest(id, cb.User.ID, grantee, item, reason)
+			// An empty ack closes the form; the request is created after it.
+			return nil, func(ctx context.Context) {
 				h.createRequest(ctx, r, func(text string) { h.tellPrivately(ctx, cb.User.ID, r.ID.String(), text) })
-			default:
-				// The form was answered with errors (or too late): the person submits again.
 			}
 		},
 	}
@@ -160,15 +141,15 @@ func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 func formErrors(slackID, accessBlock, stateID, reason string) map[string]string {
 	errs := map[string]string{}
 	if slackID == "" {
-		errs[blockPerson] = "Choose whose access to revoke."
+		errs[bot.BlockPerson] = "Choose whose access to revoke."
 	} else if stateID == "" {
 		errs[accessBlock] = "Choose the access to revoke."
 	}
 	switch n := utf8.RuneCountInString(reason); {
 	case n == 0:
-		errs[blockReason] = "Give a reason: AccessOwl records it with the revocation."
-	case n > commands.MaxReasonLength:
-		errs[blockReason] = fmt.Sprintf("The reason is %d characters long; AccessOwl takes at most %d.", n, commands.MaxReasonLength)
+		errs[bot.BlockReason] = "Give a reason: AccessOwl records it with the revocation."
+	case n > apiclient.MaxReasonLength:
+		errs[bot.BlockReason] = fmt.Sprintf("The reason is %d characters long; AccessOwl takes at most %d.", n, apiclient.MaxReasonLength)
 	}
 	return errs
 }
@@ -184,66 +165,6 @@ func (h *Handler) tellPrivately(ctx context.Context, user, requestID, text strin
 	if _, err := h.Output.Post(ctx, im.ID, slack.MsgOptionText(text, false)); err != nil {
 		h.Log.Warn("could not send a direct message", "request_id", requestID, "user", user, "error", err)
 	}
-}
-
-// requestModal is the request form: the person, their active access once chosen, the reason.
-func requestModal(slackID string, access []store.Request, note string) slack.ModalViewRequest {
-	personSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose a person"), actionPerson)
-	if slackID != "" {
-		personSelect.InitialUser = slackID
-	}
-	personBlock := slack.NewInputBlock(blockPerson, plain("Whose access?"), nil, personSelect)
-	personBlock.DispatchAction = true
-	blocks := []slack.Block{personBlock}
-
-	switch {
-	case note != "":
-		blocks = append(blocks, slack.NewContextBlock("note", mrkdwn(note)))
-	case slackID == "":
-		blocks = append(blocks, slack.NewContextBlock("note", mrkdwn("Choose a person to see their active access.")))
-	case len(access) > maxStaticOptions:
-		minQuery := 0
-		search := slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain("Search their access"), actionAccess)
-		search.MinQueryLength = &minQuery
-		blocks = append(blocks, slack.NewInputBlock(blockAccessPrefix+slackID, plain("Which access?"), nil, search))
-	default:
-		options := make([]*slack.OptionBlockObject, len(access))
-		for i, a := range access {
-			options[i] = accessOption(a)
-		}
-		blocks = append(blocks, slack.NewInputBlock(blockAccessPrefix+slackID, plain("Which access?"), nil,
-			slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose an access"), actionAccess, options...)))
-	}
-
-	reason := slack.NewPlainTextInputBlockElement(plain("Why should this access go? AccessOwl records it."), actionReason)
-	reason.Multiline = true
-	blocks = append(blocks, slack.NewInputBlock(blockReason, plain("Reason"),
-		plain(fmt.Sprintf("At most %d characters.", commands.MaxReasonLength)), reason))
-
-	return slack.ModalViewRequest{
-		Type:       slack.VTModal,
-		CallbackID: modalCallback,
-		Title:      plain("Revoke access"),
-		Submit:     plain("Request"),
-		Close:      plain("Cancel"),
-		Blocks:     slack.Blocks{BlockSet: blocks},
-	}
-}
-
-func accessOption(a store.Request) *slack.OptionBlockObject {
-	label := commands.Label(a)
-	if utf8.RuneCountInString(label) > maxOptionText {
-		label = string([]rune(label)[:maxOptionText-1]) + "…"
-	}
-	return slack.NewOptionBlockObject(a.AccessStateID, plain(label), nil)
-}
-
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-}
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
 // formRequestID is the ID submitModal gives the request a form creates: its log lines carry it

@@ -12,6 +12,7 @@ import (
 	"revokebot/apiclient"
 	"revokebot/bot"
 	"revokebot/commands"
+	"revokebot/revoke"
 	"revokebot/store"
 )
 
@@ -20,17 +21,17 @@ const maxChoices = 10
 
 // requestByState handles /revoke <access_state_id> <reason>.
 func (h *Handler) requestByState(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByAccessState) {
-	target, err := h.Resolver.AccessState(ctx, c.AccessStateID.String())
+	grantee, item, err := h.Resolver.AccessState(ctx, c.AccessStateID.String())
 	note := ""
 	switch {
-	case errors.Is(err, commands.ErrStateUnknown):
+	case errors.Is(err, ErrStateUnknown):
 		// AccessOwl has no GET for one access state; it will judge the ID on submission.
 		note = "I could not find this access state's details in AccessOwl, so the request shows its ID only; AccessOwl checks it when the revocation is submitted."
 	case err != nil:
 		h.answerLookupError(ctx, cmd, id, err)
 		return
 	}
-	r := h.newRequest(id, cmd.UserID, target, c.Reason)
+	r := h.newRequest(id, cmd.UserID, grantee, item, c.Reason)
 	h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), strings.TrimSpace(text+" "+note)) })
 }
 
@@ -58,63 +59,52 @@ func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.S
 	case len(matches) > 1:
 		h.respond(ctx, cmd.ResponseURL, id.String(), choicesText(person, c.Application, matches, c.Reason))
 	default:
-		target := matches[0]
-		target.Grantee = person
-		r := h.newRequest(id, cmd.UserID, target, c.Reason)
+		r := h.newRequest(id, cmd.UserID, person, matches[0], c.Reason)
 		h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), text) })
 	}
 }
 
-// newRequest makes a pending request for target, asked by requester.
-func (h *Handler) newRequest(id uuid.UUID, requester string, target store.Request, reason string) store.Request {
-	r := target
-	r.ID, r.RequesterID, r.Reason = id, requester, reason
-	r.Channel, r.CreatedAt, r.State = h.channel, h.Now().UTC(), store.Pending
-	return r
+// newRequest makes a pending request for one access of grantee, asked by requester.
+func (h *Handler) newRequest(id uuid.UUID, requester string, grantee store.Person, item store.Item, reason string) store.Request {
+	return store.Request{
+		ID:          id,
+		RequesterID: requester,
+		Grantee:     grantee,
+		Items:       []store.Item{item},
+		Reason:      reason,
+		Channel:     h.channel,
+		CreatedAt:   h.Now().UTC(),
+		State:       store.Pending,
+	}
 }
 
 // createRequest stores r and posts its approval message, once however often it is asked; tell
 // gets the sentence for the requester.
 func (h *Handler) createRequest(ctx context.Context, r store.Request, tell func(string)) {
-	value, err := EncodeButton(r)
-	if err != nil {
-		h.Log.Error("request does not fit in a button", "request_id", r.ID.String(), "error", err)
-		tell(msgInternal)
+	posted, created, err := h.Lifecycle.Create(ctx, r)
+	switch {
+	case errors.Is(err, revoke.ErrNotPosted):
+		h.Log.Error("could not post the approval request", "request_id", r.ID.String(), "channel", r.Channel, "error", err)
+		tell(fmt.Sprintf("I could not post your request in %s, so nobody can approve it yet. Please tell whoever runs revokebot: it must be invited to that channel.", bot.Channel(r.Channel)))
 		return
-	}
-	created, err := h.Store.CreateRequest(ctx, r)
-	if err != nil {
+	case err != nil:
 		h.Log.Error("could not store a request", "request_id", r.ID.String(), "error", err)
 		tell(msgInternal)
 		return
+	case !created:
+		return // the same interaction again: the delivery that created it answered
 	}
-	if !created {
-		// The same interaction arrived again: the delivery that created the request posts it.
-		h.Log.Info("request already exists; not posting again", "request_id", r.ID.String())
-		return
-	}
-	ts, err := h.Output.Post(ctx, r.Channel, bot.ApprovalMessage(r, bot.Progress{}, value)...)
-	if err != nil {
-		h.Log.Error("could not post the approval request", "request_id", r.ID.String(), "channel", r.Channel, "error", err)
-		h.audit(ctx, r.ID, r.RequesterID, "request", "failed", "post: "+err.Error())
-		tell(fmt.Sprintf("I could not post your request in <#%s>, so nobody can approve it yet. Please tell whoever runs revokebot: it must be invited to that channel.", r.Channel))
-		return
-	}
-	if err := h.Store.SetMessage(ctx, r.ID, r.Channel, ts); err != nil {
-		h.Log.Error("could not record the approval message", "request_id", r.ID.String(), "error", err)
-	}
-	h.audit(ctx, r.ID, r.RequesterID, "request", "created", commands.Label(r)+" for "+r.Grantee.AccessOwlID)
-	link := h.permalink(ctx, r.Channel, ts)
+	link := h.permalink(ctx, posted.Channel, posted.MessageTS)
 	tell(fmt.Sprintf("Your request to revoke %s's access to %s is posted%s. Approvers decide there; you will be mentioned in its thread when the access is gone.",
-		bot.Escape(nameOf(r.Grantee)), bot.Escape(commands.Label(r)), link))
+		bot.Escape(nameOf(r.Grantee)), bot.Escape(r.Items[0].Label()), link))
 }
 
 func (h *Handler) permalink(ctx context.Context, channel, ts string) string {
 	link, err := h.Slack.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 	if err != nil || link == "" {
-		return fmt.Sprintf(" in <#%s>", channel)
+		return " in " + bot.Channel(channel)
 	}
-	return fmt.Sprintf(" in <#%s> (<%s|view it>)", channel, link)
+	return fmt.Sprintf(" in %s (<%s|view it>)", bot.Channel(channel), link)
 }
 
 // answerLookupError tells the person why their request could not be made: their input, in
@@ -133,7 +123,7 @@ func (h *Handler) answerLookupError(ctx context.Context, cmd slack.SlashCommand,
 	h.respond(ctx, cmd.ResponseURL, id.String(), text)
 }
 
-func noMatchText(person store.Person, app string, access []store.Request) string {
+func noMatchText(person store.Person, app string, access []store.Item) string {
 	if len(access) == 0 {
 		return fmt.Sprintf("%s has no active access in AccessOwl, so there is nothing to revoke.", bot.Escape(nameOf(person)))
 	}
@@ -149,7 +139,7 @@ func noMatchText(person store.Person, app string, access []store.Request) string
 		bot.Escape(nameOf(person)), bot.Escape(app), strings.Join(list, ", "))
 }
 
-func choicesText(person store.Person, app string, matches []store.Request, reason string) string {
+func choicesText(person store.Person, app string, matches []store.Item, reason string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has %d active accesses matching “%s”. Which one? Run the command of the one to revoke:\n",
 		bot.Escape(nameOf(person)), len(matches), bot.Escape(app))
@@ -158,7 +148,7 @@ func choicesText(person store.Person, app string, matches []store.Request, reaso
 			fmt.Fprintf(&b, "…and %d more: name the application more precisely, or use `/revoke` alone to pick from a list.", len(matches)-maxChoices)
 			break
 		}
-		fmt.Fprintf(&b, "• %s: `/revoke %s %s`\n", bot.Escape(commands.Label(m)), m.AccessStateID, bot.Escape(reason))
+		fmt.Fprintf(&b, "• %s: `/revoke %s %s`\n", bot.Escape(m.Label()), m.AccessStateID, bot.Escape(reason))
 	}
 	return b.String()
 }
@@ -170,7 +160,7 @@ func nameOf(p store.Person) string {
 	case p.Email != "":
 		return p.Email
 	case p.SlackID != "":
-		return "<@" + p.SlackID + ">"
+		return bot.Mention(p.SlackID)
 	default:
 		return "this person"
 	}
@@ -179,7 +169,7 @@ func nameOf(p store.Person) string {
 // status handles /revoke status <revocation_id>.
 func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands.Status) {
 	id := c.RevocationID.String()
-	rev, err := h.AccessOwl.GetRevocation(ctx, id)
+	rev, err := h.Status.GetRevocation(ctx, id)
 	switch {
 	case errors.Is(err, apiclient.ErrNotFound):
 		h.respond(ctx, cmd.ResponseURL, id, fmt.Sprintf("AccessOwl has no revocation `%s`. Check the ID in the request's thread.", id))
@@ -190,7 +180,7 @@ func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands
 		return
 	}
 	text := fmt.Sprintf("Revocation `%s` is *%s* (submitted %s).", id, rev.Status, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"))
-	if r, err := h.Store.RequestByRevocation(ctx, id); err == nil && r.MessageTS != "" {
+	if r, err := h.Status.RequestByRevocation(ctx, id); err == nil && r.MessageTS != "" {
 		text += " Its request" + h.permalink(ctx, r.Channel, r.MessageTS) + "."
 	}
 	h.respond(ctx, cmd.ResponseURL, id, text)

@@ -3,13 +3,13 @@ package sandbox
 import (
 	"context"
 	"log/slog"
-	"revokebot/sandbox/testenv"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"revokebot/apiclient/owltest"
+	"revokebot/sandbox/testenv"
 )
 
 // waitTimeout bounds every wait: generous for a loaded 2-core machine, and still a failure

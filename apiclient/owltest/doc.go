@@ -5,7 +5,7 @@
 //
 // Every test that talks to AccessOwl uses it, and so does the `revokebot sandbox` command, which
 // is why it does not import package testing. It shares no types with the client on purpose: it
-// is a second, independent reading of docs/accessowl-api.md, so a misreading in one shows up as
+// is a second, independent reading of AccessOwl's API reference (docs.accessowl.com), so a misreading in one shows up as
 // a failing test instead of hiding in a shared type.
 //
 // A test starts a Server and gives its URL to the client:

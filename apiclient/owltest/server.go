@@ -1,6 +1,9 @@
 package owltest
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 )
@@ -32,4 +35,42 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) Close() {
 	s.server.CloseClientConnections()
 	s.server.Close()
+}
+
+// Transport returns an http.RoundTripper that hands requests straight to the Fake, without
+// sockets, so that a testing/synctest bubble's fake clock can move while AccessOwl "answers".
+// A cancelled request fails as it would on the network, and an answer dropped after commit
+// (Fault.DropAfterCommit, DropRate) fails as a connection closed without an answer.
+func (f *Fake) Transport() http.RoundTripper { return handlerTransport{f} }
+
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			resp, err = nil, fmt.Errorf("owltest: %s %s: connection closed without an answer: %w", req.Method, req.URL.Path, io.ErrUnexpectedEOF)
+		}
+	}()
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+	}
+	sreq := req.Clone(req.Context())
+	sreq.Body = io.NopCloser(bytes.NewReader(body))
+	sreq.RequestURI = req.URL.RequestURI()
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, sreq)
+	resp = rec.Result()
+	resp.Request = req
+	return resp, nil
 }

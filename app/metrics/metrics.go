@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +24,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
+	"revokebot/bot"
 	"revokebot/store"
 )
 
@@ -32,7 +32,7 @@ const namespace = "revokebot"
 
 // Components are the values of the component attribute that app gives each part's logger, and
 // so of revokebot_handler_errors_total's label; "bot" is a line without one.
-var Components = []string{"session", "interactions", "output", "tracker", "expiry", "accessowl", "health", "bot"}
+var Components = []string{"session", "pool", "interactions", "output", "revoke", "accessowl", "health", "bot"}
 
 // ackBuckets spans a healthy ack (well under 10 ms) to Slack's 3 s redelivery deadline, so both
 // the p99 goal and a near miss are visible.
@@ -47,24 +47,21 @@ const trackedTimeout = 2 * time.Second
 type Metrics struct {
 	reg *prometheus.Registry
 
-	envelopes      *prometheus.CounterVec
-	redeliveries   *prometheus.CounterVec
-	ack            *prometheus.HistogramVec
-	busy           *prometheus.CounterVec
-	handlerErrors  *prometheus.CounterVec
-	panics         prometheus.Counter
-	connected      prometheus.Gauge
-	reconnects     prometheus.Counter
-	slackRequests  *prometheus.CounterVec
-	slackLimited   *prometheus.CounterVec
-	slackErrors    *prometheus.CounterVec
-	owlRequests    *prometheus.CounterVec
-	owlRetries     *prometheus.CounterVec
-	owlLimited     prometheus.Counter
-	statusChanges  *prometheus.CounterVec
-	isConnected    atomic.Bool
-	lastOwlAnswer  atomic.Int64 // unix nanoseconds; 0: never
-	lastOwlRefusal atomic.Int64 // unix nanoseconds of the last 401 or 403; 0: never
+	envelopes     *prometheus.CounterVec
+	redeliveries  *prometheus.CounterVec
+	ack           *prometheus.HistogramVec
+	busy          *prometheus.CounterVec
+	handlerErrors *prometheus.CounterVec
+	panics        prometheus.Counter
+	connected     prometheus.Gauge
+	reconnects    prometheus.Counter
+	slackRequests *prometheus.CounterVec
+	slackLimited  *prometheus.CounterVec
+	slackErrors   *prometheus.CounterVec
+	owlRequests   *prometheus.CounterVec
+	owlRetries    *prometheus.CounterVec
+	owlLimited    prometheus.Counter
+	statusChanges *prometheus.CounterVec
 }
 
 // New returns Metrics on a registry of their own, with the Go runtime's and the process's
@@ -144,7 +141,6 @@ func (m *Metrics) Acked(kind string, sinceReceived time.Duration) {
 
 // Connected records a Socket Mode connection; implements bot.SessionObserver.
 func (m *Metrics) Connected(reconnect bool) {
-	m.isConnected.Store(true)
 	m.connected.Set(1)
 	if reconnect {
 		m.reconnects.Inc()
@@ -153,7 +149,6 @@ func (m *Metrics) Connected(reconnect bool) {
 
 // Disconnected records a lost connection; implements bot.SessionObserver.
 func (m *Metrics) Disconnected() {
-	m.isConnected.Store(false)
 	m.connected.Set(0)
 }
 
@@ -172,9 +167,6 @@ func (m *Metrics) SlackCall(method string, err error) {
 // Panic counts a recovered panic.
 func (m *Metrics) Panic() { m.panics.Inc() }
 
-// IsConnected reports whether Socket Mode is connected now, for readiness.
-func (m *Metrics) IsConnected() bool { return m.isConnected.Load() }
-
 // AccessOwlAttempt counts one AccessOwl attempt; pass it to apiclient.WithObserver.
 func (m *Metrics) AccessOwlAttempt(a apiclient.Attempt) {
 	status := "none"
@@ -185,22 +177,9 @@ func (m *Metrics) AccessOwlAttempt(a apiclient.Attempt) {
 	if a.Retry {
 		m.owlRetries.WithLabelValues(a.Route, a.RetryReason).Inc()
 	}
-	now := time.Now().UnixNano()
-	switch {
-	case a.Status == http.StatusTooManyRequests:
+	if a.Status == http.StatusTooManyRequests {
 		m.owlLimited.Inc()
-		m.lastOwlAnswer.Store(now)
-	case a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden:
-		m.lastOwlRefusal.Store(now)
-	case a.Status != 0 && a.Status < 500:
-		m.lastOwlAnswer.Store(now)
 	}
-}
-
-// AccessOwlAnswered returns when AccessOwl last answered with its token accepted (any status
-// but 401, 403 and 5xx), and when it last refused the token; zero times mean never.
-func (m *Metrics) AccessOwlAnswered() (answered, refused time.Time) {
-	return unixTime(m.lastOwlAnswer.Load()), unixTime(m.lastOwlRefusal.Load())
 }
 
 // StatusAnnounced counts a revocation status claimed for its thread reply.
@@ -243,18 +222,13 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // not_in_channel), or a fixed word, never free text.
 func slackErrorCode(err error) string {
 	var limited *slack.RateLimitedError
-	var slackErr slack.SlackErrorResponse
-	switch {
+	switch code := bot.SlackErrorCode(err); {
 	case errors.As(err, &limited):
 		return "ratelimited"
-	case errors.As(err, &slackErr) && validLabel(slackErr.Err):
-		return slackErr.Err
+	case code != "" && validLabel(code):
+		return code
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	}
-	// slack-go returns some of Slack's codes as plain errors whose text is the code.
-	if s := err.Error(); validLabel(s) {
-		return s
 	}
 	return "other"
 }
@@ -270,13 +244,6 @@ func validLabel(s string) bool {
 		}
 	}
 	return true
-}
-
-func unixTime(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }
 
 type trackedCollector struct {
@@ -296,7 +263,7 @@ func (c trackedCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counts := map[string]int{}
 	for _, r := range rows {
-		status := r.Status
+		status := string(r.Status)
 		if status == "" {
 			status = "new"
 		}

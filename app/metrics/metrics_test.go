@@ -47,9 +47,6 @@ revokebot_accessowl_rate_limited_total 1
 		"revokebot_accessowl_requests_total", "revokebot_accessowl_retries_total", "revokebot_accessowl_rate_limited_total"); err != nil {
 		t.Error(err)
 	}
-	if answered, refused := m.AccessOwlAnswered(); answered.IsZero() || !refused.IsZero() {
-		t.Errorf("answered %v, refused %v: want an answer and no refusal", answered, refused)
-	}
 }
 
 func TestSessionEventsMoveEnvelopesAcksAndConnection(t *testing.T) {
@@ -80,9 +77,6 @@ func TestSessionEventsMoveEnvelopesAcksAndConnection(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.ack, "revokebot_ack_duration_seconds"); n != 1 {
 		t.Errorf("%d ack series, want 1", n)
-	}
-	if !m.IsConnected() {
-		t.Error("not connected after a reconnect")
 	}
 }
 
@@ -161,7 +155,7 @@ func TestErrorLogLinesAreCountedByComponentEvenBelowTheLogLevel(t *testing.T) {
 
 func TestTrackedRevocationsAreCountedByStatusAtScrape(t *testing.T) {
 	m := New("test")
-	rows := []store.Tracked{{Status: ""}, {Status: "processing_access"}, {Status: "processing_access"}}
+	rows := []store.Tracked{{Status: ""}, {Status: apiclient.RevocationProcessing}, {Status: apiclient.RevocationProcessing}}
 	m.WatchTracked(func(context.Context) ([]store.Tracked, error) { return rows, nil })
 	want := `
 # HELP revokebot_tracked_revocations Submitted revocations still being followed, by the last status AccessOwl reported ("new" before the first).

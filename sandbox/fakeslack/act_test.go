@@ -1,8 +1,6 @@
 package fakeslack_test
 
 import (
-	"github.com/slack-go/slack"
-
 	"bufio"
 	"encoding/json"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slack-go/slack"
 
 	"revokebot/sandbox/fakeslack"
 )

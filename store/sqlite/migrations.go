@@ -66,4 +66,74 @@ var migrations = []string{
 	`ALTER TABLE requests ADD COLUMN refusal TEXT NOT NULL DEFAULT '';
 	CREATE INDEX requests_unsubmitted ON requests (created_at)
 		WHERE state = 'approved' AND revocation_id = '' AND refusal = '';`,
+	// 3: a request revokes one or more accesses (items); each item carries its submission and
+	// its tracking, so one revocation belongs to one item of one request. Replies of every kind
+	// are claimed in posts, keyed within their request. The rows of version 2 become one item
+	// each; their status claims keep their "status/<revocation>/<status>" key.
+	`CREATE TABLE items (
+		request_id        TEXT NOT NULL REFERENCES requests (id),
+		position          INTEGER NOT NULL,
+		access_state_id   TEXT NOT NULL,
+		application_id    TEXT NOT NULL,
+		application_title TEXT NOT NULL,
+		provisioning_type TEXT NOT NULL DEFAULT '',
+		resource_id       TEXT NOT NULL DEFAULT '',
+		resource_title    TEXT NOT NULL DEFAULT '',
+		permissions       TEXT NOT NULL DEFAULT '[]',
+		submitted_at      INTEGER NOT NULL DEFAULT 0,
+		revocation_id     TEXT NOT NULL DEFAULT '',
+		refusal           TEXT NOT NULL DEFAULT '',
+		status            TEXT NOT NULL DEFAULT '',
+		next_check        INTEGER NOT NULL DEFAULT 0,
+		unchanged         INTEGER NOT NULL DEFAULT 0,
+		updated_at        INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (request_id, access_state_id)
+	);
+	CREATE UNIQUE INDEX items_revocation ON items (revocation_id) WHERE revocation_id != '';
+	CREATE INDEX items_tracking ON items (next_check)
+		WHERE revocation_id != '' AND status NOT IN ('revoked', 'rejected');
+	CREATE INDEX items_unsettled ON items (request_id) WHERE revocation_id = '' AND refusal = '';
+
+	WITH linked AS (
+		SELECT r.*, COALESCE(NULLIF(r.revocation_id, ''),
+			(SELECT t.revocation_id FROM tracked t WHERE t.request_id = r.id ORDER BY t.updated_at LIMIT 1), '') AS rev
+		FROM requests r
+	)
+	INSERT INTO items (request_id, position, access_state_id, application_id, application_title,
+		provisioning_type, resource_id, resource_title, permissions, submitted_at, revocation_id,
+		refusal, status, next_check, unchanged, updated_at)
+	SELECT l.id, 0, l.access_state_id, l.application_id, l.application_title, l.provisioning_type,
+		l.resource_id, l.resource_title,
+		(SELECT json_group_array(json_object('title', p.value)) FROM json_each(l.permissions) AS p),
+		l.submitted_at, l.rev, l.refusal,
+		COALESCE(t.status, ''), COALESCE(t.next_check, 0), COALESCE(t.unchanged, 0), COALESCE(t.updated_at, 0)
+	FROM linked l LEFT JOIN tracked t ON t.revocation_id = l.rev AND l.rev != '';
+
+	CREATE TABLE posts (
+		request_id TEXT NOT NULL REFERENCES requests (id),
+		key        TEXT NOT NULL,
+		claimed_at INTEGER NOT NULL,
+		posted_ts  TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (request_id, key)
+	);
+	CREATE INDEX posts_unposted ON posts (claimed_at) WHERE posted_ts = '';
+	INSERT INTO posts (request_id, key, claimed_at, posted_ts)
+	SELECT request_id, 'status/' || revocation_id || '/' || status, claimed_at, posted_ts FROM status_posts;
+
+	DROP TABLE status_posts;
+	DROP TABLE tracked;
+	DROP INDEX requests_revocation;
+	DROP INDEX requests_unsubmitted;
+	ALTER TABLE requests DROP COLUMN access_state_id;
+	ALTER TABLE requests DROP COLUMN application_id;
+	ALTER TABLE requests DROP COLUMN application_title;
+	ALTER TABLE requests DROP COLUMN provisioning_type;
+	ALTER TABLE requests DROP COLUMN resource_id;
+	ALTER TABLE requests DROP COLUMN resource_title;
+	ALTER TABLE requests DROP COLUMN permissions;
+	ALTER TABLE requests DROP COLUMN submitted_at;
+	ALTER TABLE requests DROP COLUMN revocation_id;
+	ALTER TABLE requests DROP COLUMN refusal;
+	ALTER TABLE requests ADD COLUMN all_access INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX requests_approved ON requests (created_at) WHERE state = 'approved';`,
 }

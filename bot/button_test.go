@@ -1,4 +1,4 @@
-package interactions
+package bot
 
 import (
 	"strings"
@@ -22,17 +22,16 @@ func TestButtonCarriesWhatSubmissionNeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	it := r.Items[0]
 	want := store.Request{
-		ID:            r.ID,
-		RequesterID:   r.RequesterID,
-		Grantee:       store.Person{AccessOwlID: r.Grantee.AccessOwlID},
-		AccessStateID: r.AccessStateID,
-		ApplicationID: r.ApplicationID,
-		ResourceID:    r.ResourceID,
-		Reason:        r.Reason,
-		Channel:       r.Channel,
-		CreatedAt:     r.CreatedAt,
-		State:         store.Pending,
+		ID:          r.ID,
+		RequesterID: r.RequesterID,
+		Grantee:     store.Person{AccessOwlID: r.Grantee.AccessOwlID},
+		Items:       []store.Item{{AccessStateID: it.AccessStateID, ApplicationID: it.ApplicationID, ResourceID: it.ResourceID}},
+		Reason:      r.Reason,
+		Channel:     r.Channel,
+		CreatedAt:   r.CreatedAt,
+		State:       store.Pending,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decoded button (-want +got):\n%s", diff)
@@ -92,7 +91,7 @@ func FuzzDecodeButton(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r.AccessStateID == "" || r.Reason == "" || r.RequesterID == "" || r.Grantee.AccessOwlID == "" {
+		if len(r.Items) != 1 || r.Items[0].AccessStateID == "" || r.Reason == "" || r.RequesterID == "" || r.Grantee.AccessOwlID == "" {
 			t.Fatalf("DecodeButton(%q) accepted an unsubmittable request %+v", value, r)
 		}
 		again, err := EncodeButton(r)

@@ -1,4 +1,4 @@
-package interactions
+package bot
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"revokebot/commands"
+	"revokebot/apiclient"
 	"revokebot/store"
 )
 
@@ -37,16 +37,21 @@ type buttonValue struct {
 	Created     int64  `json:"t"`
 }
 
-// EncodeButton returns the value the Approve and Reject buttons of r carry.
+// EncodeButton returns the value the Approve and Reject buttons of r carry. It describes a
+// request for one access.
 func EncodeButton(r store.Request) (string, error) {
+	if len(r.Items) != 1 {
+		return "", fmt.Errorf("encode button of request %s: %d accesses do not fit in a button", r.ID, len(r.Items))
+	}
+	it := r.Items[0]
 	b, err := json.Marshal(buttonValue{
 		Version:     buttonVersion,
 		RequestID:   r.ID.String(),
-		AccessState: r.AccessStateID,
+		AccessState: it.AccessStateID,
 		Reason:      r.Reason,
 		Grantee:     r.Grantee.AccessOwlID,
-		Application: r.ApplicationID,
-		Resource:    r.ResourceID,
+		Application: it.ApplicationID,
+		Resource:    it.ResourceID,
 		Requester:   r.RequesterID,
 		Channel:     r.Channel,
 		Created:     r.CreatedAt.Unix(),
@@ -86,22 +91,20 @@ func DecodeButton(value string) (store.Request, error) {
 			errs = append(errs, fmt.Errorf("button has no %s", field.name))
 		}
 	}
-	if n := utf8.RuneCountInString(v.Reason); n == 0 || n > commands.MaxReasonLength {
+	if n := utf8.RuneCountInString(v.Reason); n == 0 || n > apiclient.MaxReasonLength {
 		errs = append(errs, fmt.Errorf("button reason of %d characters", n))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return store.Request{}, err
 	}
 	return store.Request{
-		ID:            id,
-		RequesterID:   v.Requester,
-		Grantee:       store.Person{AccessOwlID: v.Grantee},
-		AccessStateID: v.AccessState,
-		ApplicationID: v.Application,
-		ResourceID:    v.Resource,
-		Reason:        v.Reason,
-		Channel:       v.Channel,
-		CreatedAt:     time.Unix(v.Created, 0).UTC(),
-		State:         store.Pending,
+		ID:          id,
+		RequesterID: v.Requester,
+		Grantee:     store.Person{AccessOwlID: v.Grantee},
+		Items:       []store.Item{{AccessStateID: v.AccessState, ApplicationID: v.Application, ResourceID: v.Resource}},
+		Reason:      v.Reason,
+		Channel:     v.Channel,
+		CreatedAt:   time.Unix(v.Created, 0).UTC(),
+		State:       store.Pending,
 	}, nil
 }

@@ -1,4 +1,4 @@
-package bot
+package revoke
 
 import (
 	"fmt"
@@ -42,7 +42,7 @@ func TestBudgetSimulation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The automatic delay is taken over by the schedule: every finish is an explicit Revoke.
 		r := newRig(t, newMemStore(), owltest.WithAutomaticDelay(1000*time.Hour))
-		tr := r.tracker()
+		tr := r.service()
 		stop := run(t, tr)
 
 		rng := rand.New(rand.NewPCG(7, 11))
@@ -73,12 +73,12 @@ func TestBudgetSimulation(t *testing.T) {
 			}
 			time.Sleep(time.Until(start.Add(e.at)))
 			if !e.finish {
-				req, rev := r.submit(apps[e.i])
+				req, rev := r.submitted(apps[e.i])
 				mustTrack(t, tr, req, rev)
 				reqs[e.i] = req
 				continue
 			}
-			if _, err := r.owl.Revoke(reqs[e.i].RevocationID); err != nil {
+			if _, err := r.owl.Revoke(reqs[e.i].Items[0].RevocationID); err != nil {
 				t.Fatalf("revoke %d: %v", e.i, err)
 			}
 			finishedAt[e.i] = time.Now()
@@ -111,8 +111,8 @@ func TestBudgetSimulation(t *testing.T) {
 
 // replyDelay is how long after at the request's thread announced "revoked".
 func replyDelay(r *rig, req store.Request, at time.Time) (time.Duration, bool) {
-	for _, m := range r.slack.replies(req.MessageTS) {
-		if m.Metadata.EventType == StatusMetadataType && fmt.Sprint(m.Metadata.EventPayload["status"]) == owltest.Revoked {
+	for _, m := range r.notes.thread(req.MessageTS) {
+		if m.Event.Kind == StatusChanged && m.Event.Status == revoked {
 			return m.At.Sub(at), true
 		}
 	}

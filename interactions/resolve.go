@@ -1,4 +1,4 @@
-package commands
+package interactions
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
+	"revokebot/bot"
+	"revokebot/commands"
 	"revokebot/store"
 )
 
@@ -39,22 +41,23 @@ type SlackUsers interface {
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 }
 
-// Resolver turns what a person typed — a Slack user, an application's name, an access state's
-// ID — into the AccessOwl access state a request would revoke. Its answers are store.Requests
-// with only the target fields set: Grantee, AccessStateID, the application, the resource and the
-// permissions.
+// Resolver turns what a person typed or chose — a Slack user, an access state's ID — into the
+// AccessOwl person and accesses a request would revoke. It asks Slack and AccessOwl, and
+// remembers the access states it listed for a while.
 type Resolver struct {
 	owl   AccessOwl
 	slack SlackUsers
 	now   func() time.Time
 
 	mu     sync.Mutex
-	states map[string]cachedTarget
+	states map[string]cachedState
 }
 
-type cachedTarget struct {
-	target store.Request
-	listed time.Time
+// cachedState is an access state as it was listed: whose, and what.
+type cachedState struct {
+	grantee store.Person
+	item    store.Item
+	listed  time.Time
 }
 
 // NewResolver returns a resolver; now may be nil for the real clock.
@@ -62,20 +65,20 @@ func NewResolver(owl AccessOwl, slackUsers SlackUsers, now func() time.Time) *Re
 	if now == nil {
 		now = time.Now
 	}
-	return &Resolver{owl: owl, slack: slackUsers, now: now, states: make(map[string]cachedTarget)}
+	return &Resolver{owl: owl, slack: slackUsers, now: now, states: make(map[string]cachedState)}
 }
 
 // Person finds the AccessOwl user behind a Slack user, through the email Slack shows for them.
 func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, error) {
 	u, err := r.slack.GetUserInfoContext(ctx, slackID)
 	if err != nil {
-		if strings.Contains(err.Error(), "user_not_found") {
-			return store.Person{}, &InputError{Problem: fmt.Sprintf("Slack does not know <@%s>.", slackID), Fix: "Pick the person from Slack's list after typing @."}
+		if bot.SlackErrorCode(err) == "user_not_found" {
+			return store.Person{}, &commands.InputError{Problem: fmt.Sprintf("Slack does not know <@%s>.", slackID), Fix: "Pick the person from Slack's list after typing @."}
 		}
 		return store.Person{}, fmt.Errorf("look up Slack user %s: %w", slackID, err)
 	}
 	if u.Profile.Email == "" {
-		return store.Person{}, &InputError{
+		return store.Person{}, &commands.InputError{
 			Problem: fmt.Sprintf("Slack shows no email for <@%s>, and AccessOwl finds people by email.", slackID),
 			Fix:     "Bots and guests without an email cannot be looked up; use `/revoke <access_state_id> <reason>` instead.",
 		}
@@ -85,7 +88,7 @@ func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, er
 		return store.Person{}, fmt.Errorf("find AccessOwl user %s: %w", u.Profile.Email, err)
 	}
 	if len(users) == 0 {
-		return store.Person{}, &InputError{
+		return store.Person{}, &commands.InputError{
 			Problem: fmt.Sprintf("AccessOwl has no user with <@%s>'s email (%s).", slackID, u.Profile.Email),
 			Fix:     "Check in AccessOwl which email they are known by; `/revoke <access_state_id> <reason>` works with the ID directly.",
 		}
@@ -95,8 +98,8 @@ func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, er
 
 // ActiveAccess lists a person's active access states, newest first as AccessOwl returns them,
 // and remembers them for AccessState.
-func (r *Resolver) ActiveAccess(ctx context.Context, grantee store.Person) ([]store.Request, error) {
-	var targets []store.Request
+func (r *Resolver) ActiveAccess(ctx context.Context, grantee store.Person) ([]store.Item, error) {
+	var items []store.Item
 	for s, err := range r.owl.AllAccessStates(ctx, apiclient.AccessStateListOptions{GranteeUserID: grantee.AccessOwlID, Expand: apiclient.ExpandAll}) {
 		if err != nil {
 			return nil, fmt.Errorf("list access of %s: %w", grantee.AccessOwlID, err)
@@ -104,82 +107,64 @@ func (r *Resolver) ActiveAccess(ctx context.Context, grantee store.Person) ([]st
 		if !s.Active() {
 			continue
 		}
-		t := targetOf(s)
-		if t.Grantee.SlackID == "" {
-			t.Grantee.SlackID = grantee.SlackID
+		person, it := stateOf(s)
+		if person.SlackID == "" {
+			person.SlackID = grantee.SlackID
 		}
-		r.remember(t)
-		targets = append(targets, t)
+		r.remember(person, it)
+		items = append(items, it)
 	}
-	return targets, nil
-}
-
-// MatchApplication returns the targets whose application's title matches query: those whose
-// title equals it, ignoring case, if any; otherwise those whose title contains it.
-func MatchApplication(targets []store.Request, query string) []store.Request {
-	q := strings.ToLower(strings.TrimSpace(query))
-	var exact, partial []store.Request
-	for _, t := range targets {
-		title := strings.ToLower(t.ApplicationTitle)
-		switch {
-		case title == q:
-			exact = append(exact, t)
-		case strings.Contains(title, q):
-			partial = append(partial, t)
-		}
-	}
-	if len(exact) > 0 {
-		return exact
-	}
-	return partial
+	return items, nil
 }
 
 // ErrStateUnknown means the access state was neither listed recently nor found within the
 // search budget: the request can only name it by ID, and AccessOwl judges it on submission.
 var ErrStateUnknown = errors.New("access state not found within the search budget")
 
-// AccessState finds an access state's details by ID: from what was listed recently, or by
-// paging through AccessOwl's access states within a small budget, since AccessOwl has no GET
-// for one access state. An access state that has ended is an *InputError.
-func (r *Resolver) AccessState(ctx context.Context, id string) (store.Request, error) {
-	if t, ok := r.cached(id); ok {
-		return t, nil
+// AccessState finds an access state's person and details by ID: from what was listed recently,
+// or by paging through AccessOwl's access states within a small budget, since AccessOwl has no
+// GET for one access state. An access state that has ended is a *commands.InputError; one not
+// found is ErrStateUnknown, with the item naming the ID alone.
+func (r *Resolver) AccessState(ctx context.Context, id string) (store.Person, store.Item, error) {
+	if c, ok := r.cached(id); ok {
+		return c.grantee, c.item, nil
 	}
 	seen := 0
 	for s, err := range r.owl.AllAccessStates(ctx, apiclient.AccessStateListOptions{Expand: apiclient.ExpandAll}) {
 		if err != nil {
-			return store.Request{}, fmt.Errorf("search access state %s: %w", id, err)
+			return store.Person{}, store.Item{}, fmt.Errorf("search access state %s: %w", id, err)
 		}
+		person, it := stateOf(s)
 		if s.Active() {
-			r.remember(targetOf(s))
+			r.remember(person, it)
 		}
 		if strings.EqualFold(s.ID, id) {
 			if !s.Active() {
-				return store.Request{}, &InputError{
+				return store.Person{}, store.Item{}, &commands.InputError{
 					Problem: fmt.Sprintf("Access state `%s` has already ended (%s): there is nothing left to revoke.", id, s.EffectiveEnd.Format(time.DateOnly)),
 					Fix:     "Check the ID in AccessOwl.",
 				}
 			}
-			return targetOf(s), nil
+			return person, it, nil
 		}
 		if seen++; seen >= stateSearchLimit {
 			break
 		}
 	}
-	return store.Request{AccessStateID: id}, ErrStateUnknown
+	return store.Person{}, store.Item{AccessStateID: id}, ErrStateUnknown
 }
 
-func (r *Resolver) cached(id string) (store.Request, bool) {
+func (r *Resolver) cached(id string) (cachedState, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.states[strings.ToLower(id)]
 	if !ok || r.now().Sub(c.listed) > stateCacheTTL {
-		return store.Request{}, false
+		return cachedState{}, false
 	}
-	return c.target, true
+	return c, true
 }
 
-func (r *Resolver) remember(t store.Request) {
+func (r *Resolver) remember(grantee store.Person, it store.Item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -190,35 +175,32 @@ func (r *Resolver) remember(t store.Request) {
 			}
 		}
 	}
-	r.states[strings.ToLower(t.AccessStateID)] = cachedTarget{target: t, listed: now}
+	r.states[strings.ToLower(it.AccessStateID)] = cachedState{grantee: grantee, item: it, listed: now}
 }
 
-// targetOf turns an expanded access state into the target fields of a request.
-func targetOf(s apiclient.AccessState) store.Request {
-	t := store.Request{AccessStateID: s.ID, ApplicationID: s.ApplicationID}
+// stateOf turns an expanded access state into whose it is and the item a request would revoke.
+func stateOf(s apiclient.AccessState) (store.Person, store.Item) {
+	var grantee store.Person
 	if s.GranteeUserID != nil {
-		t.Grantee.AccessOwlID = *s.GranteeUserID
+		grantee.AccessOwlID = *s.GranteeUserID
 	}
 	if u := s.GranteeUser; u != nil {
-		t.Grantee.Name, t.Grantee.Email = displayName(*u, nil), u.Email
+		grantee.Name, grantee.Email = displayName(*u, nil), u.Email
 	}
+	it := store.Item{AccessStateID: s.ID, ApplicationID: s.ApplicationID}
 	if a := s.Application; a != nil {
-		t.ApplicationTitle, t.ProvisioningType = a.Title, string(a.ProvisioningType)
+		it.ApplicationTitle, it.ProvisioningType = a.Title, string(a.ProvisioningType)
 	}
 	if s.ResourceID != nil {
-		t.ResourceID = *s.ResourceID
+		it.ResourceID = *s.ResourceID
 	}
 	if res := s.Resource; res != nil && res.Title != nil {
-		t.ResourceTitle = *res.Title
+		it.ResourceTitle = *res.Title
 	}
 	for _, p := range s.TargetPermissions {
-		title := p.Title
-		if p.Elevated {
-			title += " (elevated)"
-		}
-		t.Permissions = append(t.Permissions, title)
+		it.Permissions = append(it.Permissions, store.Permission{ID: p.ID, Title: p.Title, Elevated: p.Elevated})
 	}
-	return t
+	return grantee, it
 }
 
 func displayName(u apiclient.User, su *slack.User) string {
@@ -238,19 +220,4 @@ func displayName(u apiclient.User, su *slack.User) string {
 		return su.RealName
 	}
 	return u.Email
-}
-
-// Label is how an access state is shown in lists and the modal: Application · Resource ·
-// permissions.
-func Label(t store.Request) string {
-	parts := []string{t.ApplicationTitle}
-	if t.ResourceTitle != "" {
-		parts = append(parts, t.ResourceTitle)
-	} else if t.ResourceID == "" {
-		parts = append(parts, "whole application")
-	}
-	if len(t.Permissions) > 0 {
-		parts = append(parts, strings.Join(t.Permissions, ", "))
-	}
-	return strings.Join(parts, " · ")
 }

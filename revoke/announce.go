@@ -1,0 +1,213 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"revokebot/store"
+)
+
+// noThread is recorded as the ts of a reply whose request has no approval message to reply
+// under, so recovery does not try it forever.
+const noThread = "none"
+
+// replies remembers which replies this process is posting right now and when unposted claims
+// need another look.
+type replies struct {
+	mu        sync.Mutex
+	inflight  map[replyKey]bool
+	recoverAt time.Time // zero: nothing known to recover
+}
+
+type replyKey struct {
+	request string
+	key     string
+}
+
+// announce posts the reply about e in r's thread exactly once, across restarts and replicas. It
+// reports whether this call claimed the reply; a reply claimed before (by a repeated call,
+// another replica) is left to whoever claimed it.
+//
+// The order is what makes "no reply posted twice, none lost" hold whatever fails or dies:
+//
+//  1. ClaimPost first: the durable promise that this reply will be posted, and the lock that
+//     keeps every other caller from posting it.
+//  2. Post the reply. Dying before this leaves an unposted claim, which recovery finds: the
+//     reply is not in the thread, so it posts it.
+//  3. MarkPosted. Dying between 2 and 3 leaves the same unposted claim, but now the reply is in
+//     the thread, where recovery recognises it and marks it instead.
+//
+// A failed post (Slack down) leaves the claim to recovery too.
+func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail string) (bool, error) {
+	key := replyKey{r.ID.String(), e.Key()}
+	s.replies.mu.Lock()
+	s.replies.inflight[key] = true
+	s.replies.mu.Unlock()
+	defer func() {
+		s.replies.mu.Lock()
+		delete(s.replies.inflight, key)
+		s.replies.mu.Unlock()
+	}()
+
+	now := s.now()
+	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: now})
+	if err != nil || !claimed {
+		return false, err
+	}
+	if e.Kind == StatusChanged && s.observer != nil {
+		s.observer.StatusAnnounced(string(e.Status))
+	}
+	if err := s.post(ctx, r, e, detail); err != nil {
+		s.scheduleRecovery(now.Add(s.claimLease))
+		return true, err
+	}
+	return true, nil
+}
+
+// post posts the claimed reply about e, audits a status, and marks the claim posted.
+func (s *Service) post(ctx context.Context, r store.Request, e Event, detail string) error {
+	ts := noThread
+	if r.Channel == "" || r.MessageTS == "" {
+		s.log.Error("reply not posted: the request has no approval message to reply under",
+			"request_id", r.ID.String(), "reply", e.Key())
+		detail = "not posted: no approval message"
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, replyTimeout)
+		var err error
+		ts, err = s.notifier.Reply(pctx, r, e)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("post reply %s of request %s: %w", e.Key(), r.ID, err)
+		}
+	}
+	// The reply is out: record it even if ctx is ending, so a shutdown leaves nothing to recover.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if e.Kind == StatusChanged {
+		s.auditStatus(sctx, r, e, detail)
+	}
+	if err := s.store.MarkPosted(sctx, r.ID, e.Key(), ts); err != nil {
+		return fmt.Errorf("mark reply %s of request %s posted: %w", e.Key(), r.ID, err)
+	}
+	return nil
+}
+
+func (s *Service) auditStatus(ctx context.Context, r store.Request, e Event, detail string) {
+	d := "revocation " + e.RevocationID
+	if detail != "" {
+		d += ": " + detail
+	}
+	s.Audit(ctx, store.AuditRecord{RequestID: r.ID, Actor: store.BotActor, Action: store.ActionStatus, Outcome: store.Outcome(e.Status), Detail: d})
+}
+
+// recoverUnposted settles the replies claimed but not recorded as posted: a reply found in the
+// thread is marked posted; a missing one is posted once its claim is older than the lease,
+// since a younger claim may belong to another replica posting it right now.
+func (s *Service) recoverUnposted(ctx context.Context) {
+	now := s.now()
+	s.replies.mu.Lock()
+	s.replies.recoverAt = time.Time{}
+	s.replies.mu.Unlock()
+	posts, err := s.store.UnpostedPosts(ctx)
+	if err != nil {
+		s.log.Error("cannot list unposted replies", "error", err)
+		s.scheduleRecovery(now.Add(s.poll))
+		return
+	}
+	for _, p := range posts {
+		if ctx.Err() != nil {
+			return
+		}
+		s.replies.mu.Lock()
+		busy := s.replies.inflight[replyKey{p.RequestID.String(), p.Key}]
+		s.replies.mu.Unlock()
+		if busy {
+			s.scheduleRecovery(now.Add(s.claimLease))
+			continue
+		}
+		if err := s.recoverOne(ctx, p, now); err != nil && ctx.Err() == nil {
+			// Slack refusing the thread (archived, bot removed) may last: try again, but not
+			// every sweep.
+			s.log.Error("cannot recover an unposted reply", "request_id", p.RequestID.String(), "reply", p.Key, "error", err)
+			s.scheduleRecovery(now.Add(s.claimLease))
+		}
+	}
+}
+
+func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) error {
+	r, err := s.store.Request(ctx, p.RequestID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Nowhere to post it, now or later.
+		s.log.Error("reply not posted: its request is not in the store", "request_id", p.RequestID.String(), "reply", p.Key)
+		return s.store.MarkPosted(ctx, p.RequestID, p.Key, noThread)
+	}
+	if err != nil {
+		return err
+	}
+	e, ok := eventOf(r, p.Key)
+	if !ok {
+		s.log.Error("reply not posted: its key names nothing this version knows", "request_id", p.RequestID.String(), "reply", p.Key)
+		return s.store.MarkPosted(ctx, p.RequestID, p.Key, noThread)
+	}
+	if r.Channel == "" || r.MessageTS == "" {
+		return s.post(ctx, r, e, "")
+	}
+	ts, found, err := s.notifier.FindReply(ctx, r, e)
+	if err != nil {
+		return err
+	}
+	if found {
+		if e.Kind == StatusChanged {
+			s.auditStatus(ctx, r, e, "reply found in the thread after a restart")
+		}
+		return s.store.MarkPosted(ctx, p.RequestID, p.Key, ts)
+	}
+	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) {
+		s.scheduleRecovery(until)
+		return nil
+	}
+	return s.post(ctx, r, e, "posted after a restart")
+}
+
+func (s *Service) scheduleRecovery(at time.Time) {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	if s.replies.recoverAt.IsZero() || at.Before(s.replies.recoverAt) {
+		s.replies.recoverAt = at
+	}
+}
+
+func (s *Service) recoveryDue() time.Time {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	return s.replies.recoverAt
+}
+
+// updateRequest brings the approval message up to date; a failure is logged, since the thread
+// reply that goes with it already told people, or the next change will.
+func (s *Service) updateRequest(ctx context.Context, r store.Request) {
+	if r.Channel == "" || r.MessageTS == "" {
+		return
+	}
+	uctx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
+	if err := s.notifier.UpdateRequest(uctx, r); err != nil {
+		s.log.Warn("could not update the approval message", "request_id", r.ID.String(), "error", err)
+	}
+}
+
+// withItem returns r with change applied to its item for an access state, on a copy of its
+// items: requests are values, and their items must not change under another holder.
+func withItem(r store.Request, accessStateID string, change func(*store.Item)) store.Request {
+	r.Items = slices.Clone(r.Items)
+	for i := range r.Items {
+		if r.Items[i].AccessStateID == accessStateID {
+			change(&r.Items[i])
+		}
+	}
+	return r
+}

@@ -1,0 +1,69 @@
+package revoke
+
+import (
+	"strings"
+
+	"revokebot/store"
+)
+
+// Kind is what an Event reports.
+type Kind string
+
+// The kinds of event a request's thread is told about.
+const (
+	// RequestRejected: an approver rejected the request (Request.DecidedBy).
+	RequestRejected Kind = "rejected"
+	// AccessRefused: AccessOwl refused to revoke an access, for good (Item.Refusal says why).
+	AccessRefused Kind = "refused"
+	// StatusChanged: a revocation has a new status (RevocationID, Status, Item).
+	StatusChanged Kind = "status"
+	// RequestExpired: nobody decided the request within the TTL.
+	RequestExpired Kind = "expired"
+)
+
+// Event is something that happened to a request that its thread is told about, once.
+type Event struct {
+	Kind         Kind
+	Item         store.Item // the access concerned, for AccessRefused and StatusChanged
+	RevocationID string
+	Status       store.Status
+}
+
+// Key names the event uniquely within its request: the claim that makes its reply happen once.
+func (e Event) Key() string {
+	switch e.Kind {
+	case StatusChanged:
+		return string(StatusChanged) + "/" + e.RevocationID + "/" + string(e.Status)
+	case AccessRefused:
+		return string(AccessRefused) + "/" + e.Item.AccessStateID
+	default:
+		return string(e.Kind)
+	}
+}
+
+// eventOf rebuilds the event a claimed key names, from the request it belongs to; recovery
+// needs it to look for, or post, a reply a crash left unrecorded.
+func eventOf(r store.Request, key string) (Event, bool) {
+	kind, rest, _ := strings.Cut(key, "/")
+	switch Kind(kind) {
+	case RequestRejected, RequestExpired:
+		return Event{Kind: Kind(kind)}, rest == ""
+	case AccessRefused:
+		it, ok := r.Item(rest)
+		return Event{Kind: AccessRefused, Item: it}, ok
+	case StatusChanged:
+		revocationID, status, ok := strings.Cut(rest, "/")
+		if !ok {
+			return Event{}, false
+		}
+		// The item is known unless its revocation could not be recorded; the reply is still due.
+		e := Event{Kind: StatusChanged, RevocationID: revocationID, Status: store.Status(status)}
+		for _, it := range r.Items {
+			if it.RevocationID == revocationID {
+				e.Item = it
+			}
+		}
+		return e, true
+	}
+	return Event{}, false
+}

@@ -1,0 +1,225 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"revokebot/apiclient"
+	"revokebot/store"
+)
+
+// AccessOwl is what the lifecycle asks of AccessOwl; *apiclient.Client satisfies it.
+type AccessOwl interface {
+	CreateRevocation(ctx context.Context, idempotencyKey string, r apiclient.NewRevocation) (*apiclient.Revocation, error)
+	FindRevocation(ctx context.Context, q apiclient.RevocationQuery) (*apiclient.Revocation, error)
+	GetRevocation(ctx context.Context, id string) (*apiclient.Revocation, error)
+	ListRevocations(ctx context.Context, opts apiclient.RevocationListOptions) ([]apiclient.Revocation, string, error)
+	// BackgroundDelay says how long a background call would wait for the budget now, so that
+	// the tracker plans its sweeps instead of queueing behind people's calls.
+	BackgroundDelay() time.Duration
+}
+
+var _ AccessOwl = (*apiclient.Client)(nil)
+
+// Notifier is told what happened to a request, so that people see it. Package bot implements
+// it for Slack. Its methods may be slow (Slack paces messages); they report failures, and the
+// lifecycle decides what a failure means.
+type Notifier interface {
+	// PostRequest posts a new request's approval message in r.Channel and returns its ts.
+	PostRequest(ctx context.Context, r store.Request) (ts string, err error)
+	// UpdateRequest brings a posted request's approval message up to date with its state.
+	UpdateRequest(ctx context.Context, r store.Request) error
+	// Reply posts one reply about e in the request's thread and returns its ts.
+	Reply(ctx context.Context, r store.Request, e Event) (ts string, err error)
+	// FindReply looks in the request's thread for the reply about e, after a crash may have
+	// come between posting it and recording it.
+	FindReply(ctx context.Context, r store.Request, e Event) (ts string, found bool, err error)
+}
+
+// Observer is told about what the lifecycle announces, for metrics. It must return at once.
+type Observer interface {
+	StatusAnnounced(status string)
+}
+
+// Defaults of a Config's zero values.
+const (
+	// DefaultStatusPoll is REVOKE_STATUS_POLL's default: the shortest interval between two
+	// checks of one revocation, and between two sweeps.
+	DefaultStatusPoll = 15 * time.Second
+	// DefaultMaxStatusBackoff caps the interval between checks of a revocation that stays
+	// processing_access. Admin-provisioned revocations wait hours or days for a person, so
+	// checking every 15 s would spend a list page every sweep for nothing; two minutes keeps a
+	// long wait's end visible in the thread within about eight poll intervals, and costs one list
+	// page every two minutes (30 requests an hour, 3% of AccessOwl's limit) per hundred waiting.
+	DefaultMaxStatusBackoff = 2 * time.Minute
+	// DefaultTrackerBudget is how many AccessOwl requests an hour the tracker plans to spend:
+	// half of AccessOwl's 1,000, so people's lookups and submissions always find the other half.
+	DefaultTrackerBudget = 500
+	// DefaultClaimLease is how old an unposted claim must be before recovery posts it itself:
+	// younger ones may be being posted right now by another replica. It is twice replyTimeout,
+	// the longest an announcement may spend posting.
+	DefaultClaimLease = 2 * replyTimeout
+	// DefaultRequestTTL is REVOKE_REQUEST_TTL's default: three days leaves a weekend's room to
+	// decide.
+	DefaultRequestTTL = 72 * time.Hour
+
+	// replyTimeout bounds posting one reply or updating one approval message, Slack's pacing
+	// and 429 waits included, so an announcement cannot outlive its claim's lease.
+	replyTimeout = 2 * time.Minute
+	// storeTimeout bounds the store writes that record what was already done; they run even
+	// while shutting down, so what is in flight is persisted rather than left to recovery.
+	storeTimeout = 5 * time.Second
+)
+
+// Config configures a Service. Store, AccessOwl and Notifier are required; zero values elsewhere
+// take the defaults.
+type Config struct {
+	Store     store.Store
+	AccessOwl AccessOwl
+	Notifier  Notifier
+	// Observer, if set, is told about announcements.
+	Observer Observer
+	// Poll is REVOKE_STATUS_POLL (DefaultStatusPoll).
+	Poll time.Duration
+	// MaxBackoff caps the interval between checks of one revocation (DefaultMaxStatusBackoff).
+	MaxBackoff time.Duration
+	// HourlyBudget is how many AccessOwl requests an hour sweeps may spend (DefaultTrackerBudget).
+	// The client's own budget is the hard limit; this keeps the tracker well inside it.
+	HourlyBudget int
+	// ClaimLease is how old a claimed but unposted reply must be before recovery posts it
+	// (DefaultClaimLease). Recovery marks a reply it finds in the thread at once, whatever its age.
+	ClaimLease time.Duration
+	// TTL is REVOKE_REQUEST_TTL (DefaultRequestTTL).
+	TTL time.Duration
+	// ExpiryInterval is the time between expiry sweeps: by default a tenth of the TTL, at most a
+	// minute and at least five seconds.
+	ExpiryInterval time.Duration
+	// Spawn runs background work — the submissions resumed at start — where the owner can drain
+	// it at shutdown, and reports whether it accepted it. Nil runs it in the caller.
+	Spawn func(name string, requestID string, run func(ctx context.Context)) bool
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Log receives the lifecycle's log lines (slog.Default()).
+	Log *slog.Logger
+}
+
+// Service is the revocation lifecycle. Its methods are safe for concurrent use; Run runs its
+// background loops and must run once.
+type Service struct {
+	store    store.Store
+	owl      AccessOwl
+	notifier Notifier
+	observer Observer
+	spawn    func(name string, requestID string, run func(ctx context.Context)) bool
+	now      func() time.Time
+	log      *slog.Logger
+
+	poll       time.Duration
+	claimLease time.Duration
+	replies    replies
+	tracker    *tracker
+	expiry     *expiry
+}
+
+// New returns a Service configured by cfg.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.AccessOwl == nil || cfg.Notifier == nil {
+		return nil, errors.New("revoke: Store, AccessOwl and Notifier are required")
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultStatusPoll
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxStatusBackoff
+	}
+	if cfg.MaxBackoff < cfg.Poll {
+		return nil, errors.New("revoke: the maximum status backoff is below the poll interval")
+	}
+	if cfg.HourlyBudget <= 0 {
+		cfg.HourlyBudget = DefaultTrackerBudget
+	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = DefaultClaimLease
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultRequestTTL
+	}
+	if cfg.ExpiryInterval <= 0 {
+		cfg.ExpiryInterval = min(cfg.TTL/10, maxExpiryInterval)
+	}
+	cfg.ExpiryInterval = max(cfg.ExpiryInterval, minExpiryInterval)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Service{
+		store:      cfg.Store,
+		owl:        cfg.AccessOwl,
+		notifier:   cfg.Notifier,
+		observer:   cfg.Observer,
+		spawn:      cfg.Spawn,
+		now:        cfg.Now,
+		log:        cfg.Log,
+		poll:       cfg.Poll,
+		claimLease: cfg.ClaimLease,
+		replies:    replies{inflight: make(map[replyKey]bool)},
+	}
+	s.tracker = newTracker(s, cfg.MaxBackoff, cfg.HourlyBudget)
+	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
+	return s, nil
+}
+
+// Run resumes the submissions a stop interrupted, then follows the tracked revocations and
+// expires undecided requests until ctx ends; it then returns nil.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.tracker.run(ctx) })
+	g.Go(func() error { return s.expiry.run(ctx) })
+	g.Go(func() error { return s.ResumeSubmissions(ctx) })
+	return g.Wait()
+}
+
+// loop runs step at once, and then again when the wait it returns is over or wake fires, until
+// ctx ends; it then returns nil.
+func loop(ctx context.Context, wake <-chan struct{}, step func(context.Context) time.Duration) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-wake:
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		timer.Reset(step(ctx))
+	}
+}
+
+// Audit records an action in the store's audit trail and in the log: routine outcomes at info,
+// refusals and failures at warn.
+func (s *Service) Audit(ctx context.Context, a store.AuditRecord) {
+	if a.At.IsZero() {
+		a.At = s.now().UTC()
+	}
+	level := slog.LevelInfo
+	if !a.Outcome.Routine() {
+		level = slog.LevelWarn
+	}
+	s.log.Log(ctx, level, "audit", "request_id", a.RequestID.String(), "actor", a.Actor,
+		"action", string(a.Action), "outcome", string(a.Outcome), "detail", a.Detail)
+	// The record outlives a shutdown that is already under way: what happened, happened.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := s.store.Audit(actx, a); err != nil {
+		s.log.Error("audit record not stored", "request_id", a.RequestID.String(), "action", string(a.Action), "error", err)
+	}
+}
