@@ -123,7 +123,7 @@ func TestReleaseBuildIsStaticAndStamped(t *testing.T) {
 		t.Errorf("the binary contains the build directory %s: -trimpath is missing", root)
 	}
 	info, _ := os.Stat(bin)
-	t.Logf("release binary: %.1f MB", float64(info.Size())/(1<<20))
+	t.Logf("release binary: %d bytes (%.1f MiB)", info.Size(), float64(info.Size())/(1<<20))
 
 	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
 	if err != nil {
