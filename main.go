@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,9 @@ const usage = `revokebot — revoke SaaS access from Slack through AccessOwl
 Usage:
   revokebot [run]      run the bot, configured by the environment variables below
   revokebot check      check the configuration against Slack and AccessOwl, changing nothing
+  revokebot backup FILE
+                       copy the store under DATA_DIR to FILE, which must not exist (- for
+                       stdout); safe while the bot runs
   revokebot sandbox [--listen 127.0.0.1:8080] [--data DIR]
                        run the bot against a fake Slack and a fake AccessOwl, with a web page
   revokebot version    print the version
@@ -49,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBot(stderr)
 	case "check":
 		return checkConfig(stdout, stderr)
+	case "backup":
+		return backupStore(args[1:], stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -75,6 +81,10 @@ func printUsage(w io.Writer) {
 // configuration cannot even be read.
 func checkConfig(stdout, stderr io.Writer) int {
 	cfg, err := app.LoadConfig()
+	if cfgErr, ok := errors.AsType[*app.ConfigError](err); ok {
+		app.PrintConfigError(stdout, cfgErr)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
 		return 2
@@ -83,6 +93,30 @@ func checkConfig(stdout, stderr io.Writer) int {
 	defer stop()
 	if !app.PrintCheck(stdout, app.Check(ctx, cfg, version)) {
 		return 1
+	}
+	return 0
+}
+
+// backupStore runs revokebot backup FILE: 0 when the copy is written, 1 when it fails, 2 on a
+// usage or configuration error.
+func backupStore(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] == "" {
+		fmt.Fprintln(stderr, "usage: revokebot backup FILE   (FILE must not exist; - writes to stdout)")
+		return 2
+	}
+	dataDir, err := app.LoadDataDir()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := app.Backup(ctx, dataDir, args[0], stdout); err != nil {
+		fmt.Fprintf(stderr, "revokebot backup: %v\n", err)
+		return 1
+	}
+	if args[0] != app.BackupToStdout {
+		fmt.Fprintf(stderr, "revokebot backup: the store in %s is copied to %s\n", dataDir, args[0])
 	}
 	return 0
 }

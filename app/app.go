@@ -31,8 +31,8 @@ const (
 	// queuedJobs is how many envelopes may wait for a worker before people are told to retry.
 	queuedJobs = 4096
 	// drainTimeout is how long a shutdown waits for in-flight work. With the socket closed
-	// first and the store closed after, the process exits within the 10 s that Kubernetes and
-	// systemd give it by default.
+	// first and the store closed after, the process exits within 10 s of SIGTERM, inside the
+	// 15 s that the Deployment and the systemd unit in deploy/ give it before SIGKILL.
 	drainTimeout = 8 * time.Second
 )
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,20 +21,39 @@ import (
 // unreachable to someone waiting at a terminal.
 const checkTimeout = 10 * time.Second
 
+// CheckOutcome is how one of Check's checks ended.
+type CheckOutcome int
+
+const (
+	// CheckPassed: the setting works.
+	CheckPassed CheckOutcome = iota
+	// CheckFailed: the setting is wrong; the result's Setting is the one to fix.
+	CheckFailed
+	// CheckNotRun: the check needs something that failed before it, so it says nothing yet
+	// about its setting.
+	CheckNotRun
+)
+
 // CheckResult is the outcome of one of Check's checks.
 type CheckResult struct {
 	// Setting names what was checked: the variable to fix when it failed.
 	Setting string
-	OK      bool
-	// Detail says what was found, or what is wrong and how to fix it.
+	Outcome CheckOutcome
+	// Detail says what was found, or what is wrong and how to fix it, or why the check did
+	// not run.
 	Detail string
 }
+
+// OK reports whether the check ran and passed.
+func (r CheckResult) OK() bool { return r.Outcome == CheckPassed }
 
 // Check tries cfg against the services it names, the way the bot will use them: Slack accepts
 // the bot token (auth.test) and the app-level token (apps.connections.open, which only hands out
 // a connection URL), the bot can see REVOKE_CHANNEL_ID and is in it, the approver groups exist,
 // AccessOwl accepts its token (one GET /users?limit=1), and DATA_DIR is writable. It changes
-// nothing anywhere, and every check runs even after one fails, so one run names every problem.
+// nothing anywhere, and every check runs even after one fails, so one run names every problem;
+// only the checks that need a working bot token are reported as not run without one, since
+// their answers would blame the wrong setting.
 func Check(ctx context.Context, cfg Config, version string) []CheckResult {
 	// A transport of its own, closed on return, so nothing is left running.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -42,103 +62,145 @@ func Check(ctx context.Context, cfg Config, version string) []CheckResult {
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(hc))
 
-	results := []CheckResult{checkBotToken(ctx, api), checkAppToken(ctx, api)}
-	if results[0].OK {
+	bot := checkBotToken(ctx, api, cfg.SlackAPIURL)
+	results := []CheckResult{bot}
+	// Both tokens go to the same URL: when it leads nowhere, a second failure would only repeat
+	// the first one under the app token's name.
+	if bot.Setting == "SLACK_API_URL" {
+		results = append(results, notRun("SLACK_APP_TOKEN", "Slack's Web API could not be reached (SLACK_API_URL)"))
+	} else {
+		results = append(results, checkAppToken(ctx, api, cfg.SlackAPIURL))
+	}
+	if bot.OK() {
 		results = append(results, checkChannel(ctx, api, cfg.Channel))
 		results = append(results, checkApproverGroups(ctx, api, cfg.Approvers)...)
+	} else {
+		why := "the bot token could not be checked (" + bot.Setting + ")"
+		results = append(results, notRun("REVOKE_CHANNEL_ID", why))
+		_, groups, _ := interactions.ParseApprovers(cfg.Approvers)
+		for _, g := range groups {
+			results = append(results, notRun("REVOKE_APPROVERS", why+", so user group "+g+" could not be looked up"))
+		}
 	}
 	results = append(results, checkAccessOwl(ctx, cfg, hc, version), checkDataDir(cfg.DataDir))
 	return results
 }
 
+func notRun(setting, why string) CheckResult {
+	return CheckResult{Setting: setting, Outcome: CheckNotRun, Detail: "not run: " + why}
+}
+
+func failed(setting, detail string) CheckResult {
+	return CheckResult{Setting: setting, Outcome: CheckFailed, Detail: detail}
+}
+
+func passed(setting, detail string) CheckResult {
+	return CheckResult{Setting: setting, Outcome: CheckPassed, Detail: detail}
+}
+
 // PrintCheck writes results one to a line and a verdict, and reports whether all passed.
 func PrintCheck(w io.Writer, results []CheckResult) bool {
-	failed := 0
+	var nFailed, nNotRun int
 	for _, r := range results {
 		mark := "ok  "
-		if !r.OK {
+		switch r.Outcome {
+		case CheckFailed:
 			mark = "FAIL"
-			failed++
+			nFailed++
+		case CheckNotRun:
+			mark = "skip"
+			nNotRun++
 		}
 		fmt.Fprintf(w, "%s  %s: %s\n", mark, r.Setting, r.Detail)
 	}
-	if failed > 0 {
-		fmt.Fprintf(w, "\n%d of %d checks failed: fix the settings marked FAIL.\n", failed, len(results))
-		return false
+	if nFailed == 0 && nNotRun == 0 {
+		fmt.Fprintln(w, "\nAll is well: revokebot can run with this configuration.")
+		return true
 	}
-	fmt.Fprintln(w, "\nAll is well: revokebot can run with this configuration.")
-	return true
+	verdict := fmt.Sprintf("%d of %d checks failed", nFailed, len(results))
+	if nNotRun > 0 {
+		verdict += fmt.Sprintf(" and %d were not run", nNotRun)
+	}
+	verdict += ": fix the settings marked FAIL"
+	if nNotRun > 0 {
+		verdict += ", then run revokebot check again for those marked skip"
+	}
+	fmt.Fprintln(w, "\n"+verdict+".")
+	return false
 }
 
-func checkBotToken(ctx context.Context, api *slack.Client) CheckResult {
+func checkBotToken(ctx context.Context, api *slack.Client, apiURL string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	r := CheckResult{Setting: "SLACK_BOT_TOKEN"}
 	auth, err := api.AuthTestContext(ctx)
 	switch {
 	case err != nil:
-		r.Detail = slackProblem("auth.test", err)
+		if problem := slackUnreachable(apiURL, "auth.test", err); problem != "" {
+			return failed("SLACK_API_URL", problem)
+		}
+		return failed("SLACK_BOT_TOKEN", slackProblem("auth.test", err))
+	case auth.UserID == "" && auth.TeamID == "":
+		// Slack always says whose token it is; an empty ok answer came from something else.
+		return failed("SLACK_API_URL", fmt.Sprintf("%s answered auth.test without naming a user or workspace: it is not Slack's Web API (the default is https://slack.com/api/)", apiURL))
 	case auth.BotID == "":
-		r.Detail = fmt.Sprintf("Slack accepts it, but it belongs to user %s, not to a bot: use the Bot User OAuth Token (xoxb-…) of the app", auth.User)
+		return failed("SLACK_BOT_TOKEN", fmt.Sprintf("Slack accepts it, but it belongs to user %s, not to a bot: use the Bot User OAuth Token (xoxb-…) of the app", auth.User))
 	default:
-		r.OK, r.Detail = true, fmt.Sprintf("bot @%s (%s) in workspace %s (%s)", auth.User, auth.UserID, auth.Team, auth.TeamID)
+		return passed("SLACK_BOT_TOKEN", fmt.Sprintf("bot @%s (%s) in workspace %s (%s)", auth.User, auth.UserID, auth.Team, auth.TeamID))
 	}
-	return r
 }
 
-func checkAppToken(ctx context.Context, api *slack.Client) CheckResult {
+func checkAppToken(ctx context.Context, api *slack.Client, apiURL string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	r := CheckResult{Setting: "SLACK_APP_TOKEN"}
 	// The URL is single-use and expires unused: asking for one connects nothing.
 	if _, _, err := api.StartSocketModeContext(ctx); err != nil {
-		r.Detail = slackProblem("apps.connections.open", err)
-		if bot.SlackErrorCode(err) == "not_allowed_token_type" {
-			r.Detail += ": this must be the app-level token (xapp-…) with connections:write, and Socket Mode must be on"
+		if problem := slackUnreachable(apiURL, "apps.connections.open", err); problem != "" {
+			return failed("SLACK_API_URL", problem)
 		}
-		return r
+		detail := slackProblem("apps.connections.open", err)
+		if bot.SlackErrorCode(err) == "not_allowed_token_type" {
+			detail += ": this must be the app-level token (xapp-…) with connections:write, and Socket Mode must be on"
+		}
+		return failed("SLACK_APP_TOKEN", detail)
 	}
-	r.OK, r.Detail = true, "Socket Mode can connect"
-	return r
+	return passed("SLACK_APP_TOKEN", "Socket Mode can connect")
 }
 
 func checkChannel(ctx context.Context, api *slack.Client, channel string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	r := CheckResult{Setting: "REVOKE_CHANNEL_ID"}
+	const setting = "REVOKE_CHANNEL_ID"
 	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 	switch {
 	case bot.SlackErrorCode(err) == "channel_not_found":
-		r.Detail = fmt.Sprintf("the bot cannot see channel %s: check the ID (channel details → About, at the bottom), and for a private channel invite the bot first", channel)
+		return failed(setting, fmt.Sprintf("the bot cannot see channel %s: check the ID (channel details → About, at the bottom), and for a private channel invite the bot first", channel))
 	case err != nil:
-		r.Detail = slackProblem("conversations.info", err)
+		return failed(setting, slackProblem("conversations.info", err))
 	case ch.IsArchived:
-		r.Detail = fmt.Sprintf("channel #%s (%s) is archived", ch.Name, channel)
+		return failed(setting, fmt.Sprintf("channel #%s (%s) is archived", ch.Name, channel))
 	case !ch.IsMember:
-		r.Detail = fmt.Sprintf("the bot is not in #%s (%s): invite it with /invite @<bot name> in the channel", ch.Name, channel)
+		return failed(setting, fmt.Sprintf("the bot is not in #%s (%s): invite it with /invite @<bot name> in the channel", ch.Name, channel))
 	default:
-		r.OK, r.Detail = true, fmt.Sprintf("#%s (%s); the bot is a member", ch.Name, channel)
+		return passed(setting, fmt.Sprintf("#%s (%s); the bot is a member", ch.Name, channel))
 	}
-	return r
 }
 
 func checkApproverGroups(ctx context.Context, api *slack.Client, approvers []string) []CheckResult {
+	const setting = "REVOKE_APPROVERS"
 	_, groups, err := interactions.ParseApprovers(approvers)
 	if err != nil {
-		return []CheckResult{{Setting: "REVOKE_APPROVERS", Detail: err.Error()}}
+		return []CheckResult{failed(setting, err.Error())}
 	}
 	var out []CheckResult
 	for _, g := range groups {
-		r := CheckResult{Setting: "REVOKE_APPROVERS"}
 		gctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		members, err := api.GetUserGroupMembersContext(gctx, g)
 		cancel()
 		if err != nil {
-			r.Detail = fmt.Sprintf("user group %s: %s", g, slackProblem("usergroups.users.list", err))
+			out = append(out, failed(setting, fmt.Sprintf("user group %s: %s", g, slackProblem("usergroups.users.list", err))))
 		} else {
-			r.OK, r.Detail = true, fmt.Sprintf("user group %s has %d members", g, len(members))
+			out = append(out, passed(setting, fmt.Sprintf("user group %s has %d members", g, len(members))))
 		}
-		out = append(out, r)
 	}
 	return out
 }
@@ -146,49 +208,71 @@ func checkApproverGroups(ctx context.Context, api *slack.Client, approvers []str
 func checkAccessOwl(ctx context.Context, cfg Config, hc *http.Client, version string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	r := CheckResult{Setting: "ACCESSOWL_API_TOKEN"}
+	const tokenVar, urlVar = "ACCESSOWL_API_TOKEN", "ACCESSOWL_API_URL"
 	// One attempt: a person at a terminal wants the first answer, not three retries.
 	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, apiclient.WithHTTPClient(hc),
 		apiclient.WithVersion(version), apiclient.WithRetry(1, time.Second, time.Second), apiclient.WithTimeout(checkTimeout))
 	if err != nil {
-		r.Setting, r.Detail = "ACCESSOWL_API_URL", err.Error()
-		return r
+		return failed(urlVar, err.Error())
 	}
 	_, _, err = owl.ListUsers(ctx, apiclient.UserListOptions{ListOptions: apiclient.ListOptions{Limit: 1}})
 	var apiErr *apiclient.Error
 	switch {
 	case errors.Is(err, apiclient.ErrUnauthorized):
-		r.Detail = "AccessOwl refused it (401): create a new API token in AccessOwl's settings"
+		return failed(tokenVar, "AccessOwl refused it (401): create a new API token in AccessOwl's settings")
 	case errors.Is(err, apiclient.ErrForbidden):
-		r.Detail = "AccessOwl accepts it but forbids listing users (403): the token needs read access to users, access states and revocations"
+		return failed(tokenVar, "AccessOwl accepts it but forbids listing users (403): the token needs read access to users, access states and revocations")
 	case errors.Is(err, apiclient.ErrNotFound):
-		r.Setting, r.Detail = "ACCESSOWL_API_URL", fmt.Sprintf("%s has no AccessOwl API (GET /api/v1/users answered 404): use the base URL, such as https://api.accessowl.com", cfg.AccessOwlURL)
+		return failed(urlVar, fmt.Sprintf("%s has no AccessOwl API (GET /api/v1/users answered 404): use the base URL, such as https://api.accessowl.com", cfg.AccessOwlURL))
 	case errors.As(err, &apiErr):
-		r.Detail = fmt.Sprintf("AccessOwl answered %d to GET /api/v1/users: %v", apiErr.StatusCode, err)
+		return failed(tokenVar, fmt.Sprintf("AccessOwl answered %d to GET /api/v1/users: %v", apiErr.StatusCode, err))
 	case err != nil:
-		r.Setting, r.Detail = "ACCESSOWL_API_URL", fmt.Sprintf("cannot reach AccessOwl at %s: %v", cfg.AccessOwlURL, err)
+		return failed(urlVar, fmt.Sprintf("cannot reach AccessOwl at %s: %v", cfg.AccessOwlURL, err))
 	default:
-		r.OK, r.Detail = true, fmt.Sprintf("AccessOwl at %s accepts it", cfg.AccessOwlURL)
+		return passed(tokenVar, fmt.Sprintf("AccessOwl at %s accepts it", cfg.AccessOwlURL))
 	}
-	return r
 }
 
 // checkDataDir creates DATA_DIR if need be, as the store does, and writes a file in it.
 func checkDataDir(dir string) CheckResult {
-	r := CheckResult{Setting: "DATA_DIR"}
+	const setting = "DATA_DIR"
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		r.Detail = err.Error()
-		return r
+		return failed(setting, err.Error())
 	}
 	f, err := os.CreateTemp(dir, ".revokebot-check-*")
 	if err != nil {
-		r.Detail = fmt.Sprintf("cannot write in %s: %v", dir, err)
-		return r
+		return failed(setting, fmt.Sprintf("cannot write in %s: %v", dir, err))
 	}
 	f.Close()
 	os.Remove(f.Name())
-	r.OK, r.Detail = true, fmt.Sprintf("%s is writable", dir)
-	return r
+	return passed(setting, fmt.Sprintf("%s is writable", dir))
+}
+
+// slackUnreachable says why method's call did not reach Slack's Web API at apiURL — no answer
+// (DNS, a refused connection, TLS, a timeout) or an answer that is not Slack's — and returns ""
+// when Slack itself answered, so that a refusal is blamed on the token and anything else on
+// SLACK_API_URL.
+func slackUnreachable(apiURL, method string, err error) string {
+	var (
+		limited *slack.RateLimitedError
+		status  slack.StatusCodeError
+		syntax  *json.SyntaxError
+		typ     *json.UnmarshalTypeError
+	)
+	switch {
+	case bot.SlackErrorCode(err) != "", errors.As(err, &limited):
+		return ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Slack's Web API at %s did not answer %s in time (%s at most): check the URL, and that this machine may connect to it (firewall, proxy)", apiURL, method, checkTimeout)
+	case errors.As(err, &status) && status.Code >= 500:
+		return fmt.Sprintf("%s answered %s with HTTP %d: Slack may be having trouble (https://status.slack.com), or the URL is not Slack's Web API", apiURL, method, status.Code)
+	case errors.As(err, &status):
+		return fmt.Sprintf("%s answered %s with HTTP %d, which Slack's Web API never does: check the URL (the default is https://slack.com/api/)", apiURL, method, status.Code)
+	case errors.As(err, &syntax), errors.As(err, &typ), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Sprintf("%s answered %s with something other than Slack's JSON: check the URL (the default is https://slack.com/api/)", apiURL, method)
+	default:
+		return fmt.Sprintf("cannot reach Slack's Web API at %s: %v", apiURL, err)
+	}
 }
 
 // slackProblem says in a sentence what Slack's answer to method means for the operator.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,18 +38,124 @@ type Config struct {
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json, or text for people at a terminal"`
 }
 
-// LoadConfig reads the configuration from the environment and checks it. Its errors name the
-// variable at fault in one line.
+// LoadConfig reads the configuration from the environment and checks it. When settings are
+// missing or malformed, its error is a *ConfigError that names every one of them, so a first
+// setup is fixed in one round rather than one variable at a time.
 func LoadConfig() (Config, error) {
 	var c Config
-	if err := envconfig.Process("", &c); err != nil {
-		var parse *envconfig.ParseError
-		if errors.As(err, &parse) {
-			return c, fmt.Errorf("%s: %q is not a valid %s", parse.KeyName, parse.Value, parse.TypeName)
+	// envconfig stops at the first variable it cannot read, so it reads each variable on its
+	// own, into a struct of that one field; what it reads lands in c, so that the checks below
+	// judge the rest as the bot will use them.
+	var problems []SettingError
+	failed := map[string]bool{}
+	order := map[string]int{}
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Tag.Get("envconfig")
+		order[name] = i
+		if err := readField(v, i); err != nil {
+			problems = append(problems, settingProblem(name, err))
+			failed[name] = true
 		}
-		return c, errors.New(strings.TrimPrefix(err.Error(), "envconfig.Process: "))
 	}
-	return c, c.Validate()
+	// A variable that could not be read is named once, for that, and not again for the zero
+	// value it was left at.
+	for _, p := range c.problems() {
+		if !failed[p.Variable] {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b SettingError) int { return order[a.Variable] - order[b.Variable] })
+		return c, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// readField has envconfig read the variable of the struct v's field i on its own, into that
+// field.
+func readField(v reflect.Value, i int) error {
+	f := v.Type().Field(i)
+	one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
+	if err := envconfig.Process("", one.Interface()); err != nil {
+		return err
+	}
+	v.Field(i).Set(one.Elem().Field(0))
+	return nil
+}
+
+// LoadDataDir reads DATA_DIR alone, with its default, for subcommands such as backup that need
+// the store but none of the tokens.
+func LoadDataDir() (string, error) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	f, _ := v.Type().FieldByName("DataDir")
+	name := f.Tag.Get("envconfig")
+	if err := readField(v, f.Index[0]); err != nil {
+		return "", &ConfigError{Problems: []SettingError{settingProblem(name, err)}}
+	}
+	if c.DataDir == "" {
+		return "", &ConfigError{Problems: []SettingError{{name, "empty"}}}
+	}
+	return c.DataDir, nil
+}
+
+// settingProblem turns envconfig's error for one variable into a sentence an operator acts on.
+func settingProblem(name string, err error) SettingError {
+	var parse *envconfig.ParseError
+	if errors.As(err, &parse) {
+		want := map[string]string{
+			"time.Duration": "a duration such as 72h, 90m or 15s",
+			"int":           "a whole number",
+			"bool":          "true or false",
+		}[parse.TypeName]
+		if want == "" {
+			want = "a valid " + parse.TypeName
+		}
+		return SettingError{name, fmt.Sprintf("%q is not %s", parse.Value, want)}
+	}
+	if strings.Contains(err.Error(), "required key") {
+		return SettingError{name, "required, not set"}
+	}
+	return SettingError{name, strings.TrimPrefix(err.Error(), "envconfig.Process: ")}
+}
+
+// SettingError is what is wrong with one environment variable.
+type SettingError struct {
+	Variable string
+	Problem  string
+}
+
+func (e SettingError) Error() string { return e.Variable + ": " + e.Problem }
+
+// ConfigError lists every setting that is missing or malformed, in the order of Config.
+type ConfigError struct {
+	Problems []SettingError
+}
+
+// Error is one line, so the whole reason fits a log line or a pod's termination message.
+func (e *ConfigError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	if len(msgs) == 1 {
+		return msgs[0]
+	}
+	return fmt.Sprintf("%d settings to fix: %s", len(msgs), strings.Join(msgs, "; "))
+}
+
+// PrintConfigError writes, in revokebot check's format, every setting that stopped the
+// configuration from being read, so all of them can be fixed before trying Slack and AccessOwl.
+func PrintConfigError(w io.Writer, err *ConfigError) {
+	for _, p := range err.Problems {
+		fmt.Fprintf(w, "FAIL  %s: %s\n", p.Variable, p.Problem)
+	}
+	n := "1 setting is"
+	if len(err.Problems) != 1 {
+		n = fmt.Sprintf("%d settings are", len(err.Problems))
+	}
+	fmt.Fprintf(w, "\n%s missing or malformed: fix them, then run revokebot check again to try the configuration against Slack and AccessOwl.\n", n)
 }
 
 var (
@@ -56,44 +163,44 @@ var (
 	logLevels = []string{"debug", "info", "warn", "error"}
 )
 
-// Validate checks what envconfig cannot: token kinds, URLs, IDs, ranges.
+// Validate checks what envconfig cannot: token kinds, URLs, IDs, ranges. Its error is a
+// *ConfigError naming every setting at fault.
 func (c Config) Validate() error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
+	if problems := c.problems(); len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
+func (c Config) problems() []SettingError {
+	var out []SettingError
+	check := func(ok bool, variable, format string, args ...any) {
 		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
+			out = append(out, SettingError{variable, fmt.Sprintf(format, args...)})
 		}
 	}
-	check(strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"), "SLACK_APP_TOKEN: want an app-level token starting xapp-")
-	check(strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"), "SLACK_BOT_TOKEN: want a bot token starting xoxb-")
-	check(!c.AccessOwlToken.IsZero(), "ACCESSOWL_API_TOKEN: empty")
+	check(strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"), "SLACK_APP_TOKEN", "want an app-level token starting xapp-")
+	check(strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"), "SLACK_BOT_TOKEN", "want a bot token starting xoxb-")
+	check(!c.AccessOwlToken.IsZero(), "ACCESSOWL_API_TOKEN", "empty")
 	if err := checkURL(c.SlackAPIURL); err != nil {
-		errs = append(errs, fmt.Errorf("SLACK_API_URL: %w", err))
+		check(false, "SLACK_API_URL", "%v", err)
 	} else {
-		check(strings.HasSuffix(c.SlackAPIURL, "/"), "SLACK_API_URL: must end with /")
+		check(strings.HasSuffix(c.SlackAPIURL, "/"), "SLACK_API_URL", "must end with /")
 	}
 	if err := checkURL(c.AccessOwlURL); err != nil {
-		errs = append(errs, fmt.Errorf("ACCESSOWL_API_URL: %w", err))
+		check(false, "ACCESSOWL_API_URL", "%v", err)
 	}
-	check(c.AccessOwlRate >= 40, "ACCESSOWL_RATE_LIMIT: %d is too low to leave room for people's clicks (at least 40)", c.AccessOwlRate)
-	check(channelID.MatchString(c.Channel), "REVOKE_CHANNEL_ID: %q is not a Slack channel ID (C… or G…)", c.Channel)
+	check(c.AccessOwlRate >= 40, "ACCESSOWL_RATE_LIMIT", "%d is too low to leave room for people's clicks (at least 40)", c.AccessOwlRate)
+	check(channelID.MatchString(c.Channel), "REVOKE_CHANNEL_ID", "%q is not a Slack channel ID (C… or G…)", c.Channel)
 	if _, _, err := interactions.ParseApprovers(c.Approvers); err != nil {
-		errs = append(errs, fmt.Errorf("REVOKE_APPROVERS: %w", err))
+		check(false, "REVOKE_APPROVERS", "%v", err)
 	}
-	check(c.RequestTTL >= time.Minute, "REVOKE_REQUEST_TTL: %s is shorter than a minute", c.RequestTTL)
-	check(c.StatusPoll >= time.Second, "REVOKE_STATUS_POLL: %s is shorter than a second", c.StatusPoll)
-	check(c.DataDir != "", "DATA_DIR: empty")
-	check(slices.Contains(logLevels, c.LogLevel), "LOG_LEVEL: %q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
-	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT: %q is not json or text", c.LogFormat)
-	if len(errs) == 0 {
-		return nil
-	}
-	// One line, so the whole reason fits a log line or a pod's status.
-	msgs := make([]string, len(errs))
-	for i, err := range errs {
-		msgs[i] = err.Error()
-	}
-	return errors.New(strings.Join(msgs, "; "))
+	check(c.RequestTTL >= time.Minute, "REVOKE_REQUEST_TTL", "%s is shorter than a minute", c.RequestTTL)
+	check(c.StatusPoll >= time.Second, "REVOKE_STATUS_POLL", "%s is shorter than a second", c.StatusPoll)
+	check(c.DataDir != "", "DATA_DIR", "empty")
+	check(slices.Contains(logLevels, c.LogLevel), "LOG_LEVEL", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "%q is not json or text", c.LogFormat)
+	return out
 }
 
 func checkURL(raw string) error {

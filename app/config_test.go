@@ -2,9 +2,13 @@ package app
 
 import (
 	"bytes"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // validEnv is a complete, valid configuration.
@@ -90,6 +94,82 @@ func TestLoadConfigNamesTheSettingAtFault(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoadConfigNamesEverySettingAtFaultAtOnce(t *testing.T) {
+	everyVariable := func(t *testing.T) {
+		t.Helper()
+		for _, k := range variableNames() {
+			t.Setenv(k, "")
+			unsetenv(t, k)
+		}
+	}
+	tests := []struct {
+		name string
+		set  map[string]string
+		want []SettingError
+	}{
+		{
+			name: "a first setup with nothing set names every required variable",
+			want: []SettingError{
+				{"SLACK_APP_TOKEN", "required, not set"},
+				{"SLACK_BOT_TOKEN", "required, not set"},
+				{"ACCESSOWL_API_TOKEN", "required, not set"},
+				{"REVOKE_CHANNEL_ID", "required, not set"},
+				{"REVOKE_APPROVERS", "required, not set"},
+			},
+		},
+		{
+			name: "missing, unreadable and out-of-range settings are named together, each once",
+			set: map[string]string{
+				"SLACK_BOT_TOKEN":      "xoxb-1-abc",
+				"ACCESSOWL_API_TOKEN":  "owl-token",
+				"REVOKE_CHANNEL_ID":    "#revocations",
+				"REVOKE_APPROVERS":     "U0BOSS",
+				"ACCESSOWL_RATE_LIMIT": "lots",
+				"REVOKE_REQUEST_TTL":   "3 days",
+				"REVOKE_STATUS_POLL":   "10ms",
+				"LOG_FORMAT":           "xml",
+			},
+			want: []SettingError{
+				{"SLACK_APP_TOKEN", "required, not set"},
+				{"ACCESSOWL_RATE_LIMIT", `"lots" is not a whole number`},
+				{"REVOKE_CHANNEL_ID", `"#revocations" is not a Slack channel ID (C… or G…)`},
+				{"REVOKE_REQUEST_TTL", `"3 days" is not a duration such as 72h, 90m or 15s`},
+				{"REVOKE_STATUS_POLL", "10ms is shorter than a second"},
+				{"LOG_FORMAT", `"xml" is not json or text`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			everyVariable(t)
+			for k, v := range tt.set {
+				t.Setenv(k, v)
+			}
+			_, err := LoadConfig()
+			cfgErr, ok := errors.AsType[*ConfigError](err)
+			if !ok {
+				t.Fatalf("LoadConfig() = %v, want a *ConfigError", err)
+			}
+			if diff := cmp.Diff(tt.want, cfgErr.Problems); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") {
+				t.Errorf("the error is not one line: %q", msg)
+			}
+		})
+	}
+}
+
+// variableNames lists every variable Config reads.
+func variableNames() []string {
+	var out []string
+	typ := reflect.TypeFor[Config]()
+	for i := range typ.NumField() {
+		out = append(out, typ.Field(i).Tag.Get("envconfig"))
+	}
+	return out
 }
 
 func TestConfigErrorsNeverShowTokens(t *testing.T) {

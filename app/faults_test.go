@@ -21,7 +21,7 @@ import (
 )
 
 // Fault-injection suite sizes. CI runs the short variant; REVOKEBOT_FAULT_APPROVALS=200 runs the
-// full one of issue 7 (see README-perf.md).
+// full one (see README.md, "Fault injection").
 const (
 	faultApprovalsEnv = "REVOKEBOT_FAULT_APPROVALS"
 	faultApprovalsCI  = 40

@@ -18,9 +18,10 @@ import (
 	"revokebot/store"
 )
 
-// loadEnv turns TestLoad from a skip into the load command of README-perf.md. It is a test-binary
-// mode rather than a Go benchmark because the world is built on *testing.T, and rather than a
-// command under cmd/ because it needs both fakes and the test harness.
+// loadEnv turns TestLoad from a skip into the load command of the README's "Performance and
+// reliability" section. It is a test-binary mode rather than a Go benchmark because the world is
+// built on *testing.T, and rather than a command under cmd/ because it needs both fakes and the
+// test harness.
 const loadEnv = "REVOKEBOT_LOAD"
 
 // TestLoad drives the real bot through the fake Slack at REVOKEBOT_LOAD_RATE envelopes a second
@@ -31,7 +32,7 @@ const loadEnv = "REVOKEBOT_LOAD"
 // asserts no timing: the figures are read, not judged, since the machine is shared.
 func TestLoad(t *testing.T) {
 	if os.Getenv(loadEnv) == "" {
-		t.Skip("the load command: set " + loadEnv + "=1 (see README-perf.md)")
+		t.Skip("the load command: set " + loadEnv + "=1 (see README.md, \"Load: time-to-ack, throughput, allocations\")")
 	}
 	rate := envInt(t, "REVOKEBOT_LOAD_RATE", 200)
 	seconds := envInt(t, "REVOKEBOT_LOAD_SECONDS", 10)

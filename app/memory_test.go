@@ -15,8 +15,8 @@ import (
 	"revokebot/store/sqlite"
 )
 
-// memoryEnv turns TestMemoryWithThousandTracked from a skip into the measurement of
-// README-perf.md.
+// memoryEnv turns TestMemoryWithThousandTracked from a skip into the measurement described in
+// the README, under "Performance and reliability".
 const memoryEnv = "REVOKEBOT_MEMORY"
 
 // TestMemoryWithThousandTracked measures the bot's resident memory with REVOKEBOT_MEMORY_TRACKED
@@ -27,7 +27,7 @@ const memoryEnv = "REVOKEBOT_MEMORY"
 // VmHWM are read from /proc/<pid>/status.
 func TestMemoryWithThousandTracked(t *testing.T) {
 	if os.Getenv(memoryEnv) == "" {
-		t.Skip("a measurement: set " + memoryEnv + "=1 (see README-perf.md)")
+		t.Skip("a measurement: set " + memoryEnv + "=1 (see README.md, \"Resident memory with 1,000 tracked revocations\")")
 	}
 	n := envInt(t, "REVOKEBOT_MEMORY_TRACKED", 1000)
 	const sweeps = 5

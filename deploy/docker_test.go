@@ -56,8 +56,12 @@ func TestDockerfileBuildsWithTheScriptAndRunsDistrolessAsNonRoot(t *testing.T) {
 		t.Fatalf("%d stages, want 2 (build, runtime)", len(st))
 	}
 	build, runtime := strings.Join(st[0], "\n"), st[1]
-	if !regexp.MustCompile(`(?m)^RUN sh deploy/build\.sh /out/revokebot "\$\{VERSION\}"`).MatchString(build) {
-		t.Errorf("the build stage does not build with deploy/build.sh and the VERSION argument:\n%s", build)
+	if !regexp.MustCompile(`(?m)^RUN GOOS=\$\{TARGETOS\} GOARCH=\$\{TARGETARCH\} sh deploy/build\.sh /out/revokebot "\$\{VERSION\}"`).MatchString(build) {
+		t.Errorf("the build stage does not build with deploy/build.sh for the target platform and the VERSION argument:\n%s", build)
+	}
+	// A build stage on the target's platform would compile under emulation in a multi-arch build.
+	if !regexp.MustCompile(`(?m)^FROM --platform=\$BUILDPLATFORM golang:`).MatchString(build) {
+		t.Errorf("the build stage does not run on the build platform:\n%s", build)
 	}
 	rt := strings.Join(runtime, "\n")
 	for _, tt := range []struct {
@@ -119,7 +123,7 @@ func TestReleaseBuildIsStaticAndStamped(t *testing.T) {
 		t.Errorf("the binary contains the build directory %s: -trimpath is missing", root)
 	}
 	info, _ := os.Stat(bin)
-	t.Logf("release binary: %.1f MB", float64(info.Size())/(1<<20))
+	t.Logf("release binary: %d bytes (%.1f MiB)", info.Size(), float64(info.Size())/(1<<20))
 
 	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
 	if err != nil {

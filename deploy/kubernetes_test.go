@@ -1,251 +1,184 @@
 package deploy
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
-	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 
 	"revokebot/app"
+	"revokebot/deploy/kubecheck"
 )
 
-// The parts of Kubernetes objects the tests read.
-type (
-	object struct {
-		APIVersion string `yaml:"apiVersion"`
-		Kind       string `yaml:"kind"`
-		Metadata   struct{ Name string }
-		Data       map[string]string `yaml:"data"`
-		StringData map[string]string `yaml:"stringData"`
-		Spec       yaml.Node         `yaml:"spec"`
-		Resources  []string          `yaml:"resources"` // a Kustomization's
-	}
-	deploymentSpec struct {
-		Replicas *int
-		Strategy struct{ Type string }
-		Template struct {
-			Spec struct {
-				SecurityContext struct {
-					RunAsNonRoot *bool `yaml:"runAsNonRoot"`
-					RunAsUser    int   `yaml:"runAsUser"`
-				} `yaml:"securityContext"`
-				AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
-				Containers                   []container
-				Volumes                      []struct {
-					Name                  string
-					PersistentVolumeClaim *struct {
-						ClaimName string `yaml:"claimName"`
-					} `yaml:"persistentVolumeClaim"`
-				}
-			}
-		}
-	}
-	container struct {
-		Name    string
-		EnvFrom []struct {
-			ConfigMapRef *struct{ Name string } `yaml:"configMapRef"`
-			SecretRef    *struct{ Name string } `yaml:"secretRef"`
-		} `yaml:"envFrom"`
-		Ports []struct {
-			Name          string
-			ContainerPort int `yaml:"containerPort"`
-		}
-		LivenessProbe  *probe `yaml:"livenessProbe"`
-		ReadinessProbe *probe `yaml:"readinessProbe"`
-		Resources      struct {
-			Requests map[string]string
-			Limits   map[string]string
-		}
-		SecurityContext struct {
-			AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-			ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
-			RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
-			Capabilities             struct{ Drop []string }
-		} `yaml:"securityContext"`
-		VolumeMounts []struct {
-			Name      string
-			MountPath string `yaml:"mountPath"`
-		} `yaml:"volumeMounts"`
-	}
-	probe struct {
-		HTTPGet *struct {
-			Path string
-			Port string
-		} `yaml:"httpGet"`
-	}
-)
-
-// manifests reads every object in deploy/kubernetes, by file.
-func manifests(t *testing.T) map[string][]object {
+// manifests reads every object in the YAML files of dir (not its subfolders), by file name.
+func manifests(t *testing.T, dir string) map[string][]kubecheck.Object {
 	t.Helper()
-	files, err := filepath.Glob("kubernetes/*.yaml")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
+		t.Fatalf("no manifests in %s: %v", dir, err)
 	}
-	out := map[string][]object{}
+	out := map[string][]kubecheck.Object{}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(false)
-		for {
-			var o object
-			if err := dec.Decode(&o); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if o.Kind == "" {
-				t.Errorf("%s: an object without a kind", f)
-			}
-			out[filepath.Base(f)] = append(out[filepath.Base(f)], o)
+		objs, err := kubecheck.Decode(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
+		out[filepath.Base(f)] = objs
 	}
 	return out
 }
 
-// only returns the one object of kind in all, failing the test if there is not exactly one.
-func only(t *testing.T, all map[string][]object, kind string) object {
+// applied returns the objects that kubectl apply -k dir creates: those of every file but the
+// Kustomization and the Secret example.
+func applied(t *testing.T, dir string) kubecheck.Set {
 	t.Helper()
-	var found []object
-	for _, objs := range all {
-		for _, o := range objs {
-			if o.Kind == kind {
-				found = append(found, o)
-			}
+	var set kubecheck.Set
+	for f, objs := range manifests(t, dir) {
+		if f != "kustomization.yaml" && f != "secret.example.yaml" {
+			set = append(set, objs...)
 		}
 	}
-	if len(found) != 1 {
-		t.Fatalf("%d objects of kind %s, want 1", len(found), kind)
-	}
-	return found[0]
+	return set
 }
 
-func TestKustomizationAppliesEveryManifestButTheSecretExample(t *testing.T) {
-	all := manifests(t)
-	k := only(t, all, "Kustomization")
-	var want []string
-	for f := range all {
-		if f != "kustomization.yaml" && f != "secret.example.yaml" {
-			want = append(want, f)
-		}
+// only returns the one object of kind in set, failing the test if there is not exactly one.
+func only(t *testing.T, set kubecheck.Set, kind string) kubecheck.Object {
+	t.Helper()
+	o, err := set.Only(kind)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := slices.Clone(k.Resources)
-	slices.Sort(got)
-	slices.Sort(want)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("kustomization resources (-want +got):\n%s", diff)
+	return o
+}
+
+// secretExample is the Secret that the README and secret.example.yaml tell people to create.
+func secretExample(t *testing.T) kubecheck.Object {
+	t.Helper()
+	return only(t, manifests(t, "kubernetes")["secret.example.yaml"], "Secret")
+}
+
+func TestKustomizationsApplyEveryManifestButTheSecretExample(t *testing.T) {
+	for _, dir := range []string{"kubernetes", "kubernetes/monitoring"} {
+		t.Run(dir, func(t *testing.T) {
+			all := manifests(t, dir)
+			k := only(t, all["kustomization.yaml"], "Kustomization")
+			var want []string
+			for f := range all {
+				if f != "kustomization.yaml" && f != "secret.example.yaml" {
+					want = append(want, f)
+				}
+			}
+			got := slices.Clone(k.Resources)
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("kustomization resources (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKustomizationAppliesWithoutThePrometheusOperator(t *testing.T) {
+	for _, o := range applied(t, "kubernetes") {
+		if strings.HasPrefix(o.APIVersion, "monitoring.coreos.com/") {
+			t.Errorf("%s %s needs the Prometheus Operator's CRDs: it belongs in monitoring/", o.Kind, o.Metadata.Name)
+		}
 	}
 }
 
 func TestDeploymentRunsOneLockedDownReplicaWithItsStoreOnAVolume(t *testing.T) {
-	all := manifests(t)
-	d := only(t, all, "Deployment")
-	var spec deploymentSpec
-	if err := d.Spec.Decode(&spec); err != nil {
+	rules, err := kubecheck.DeploymentRules(applied(t, "kubernetes"), secretExample(t).Metadata.Name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	pod := spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		t.Fatalf("%d containers, want 1", len(pod.Containers))
-	}
-	c := pod.Containers[0]
-	cm := only(t, all, "ConfigMap")
-	pvc := only(t, all, "PersistentVolumeClaim")
-	secret := only(t, all, "Secret")
-
-	isTrue := func(b *bool) bool { return b != nil && *b }
-	isFalse := func(b *bool) bool { return b != nil && !*b }
-	claimed := ""
-	for _, v := range pod.Volumes {
-		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == pvc.Metadata.Name {
-			claimed = v.Name
-		}
-	}
-	dataMount := ""
-	for _, m := range c.VolumeMounts {
-		if m.Name == claimed {
-			dataMount = m.MountPath
-		}
-	}
-	port := map[string]int{}
-	for _, p := range c.Ports {
-		port[p.Name] = p.ContainerPort
-	}
-	probeOK := func(p *probe, path string) bool {
-		return p != nil && p.HTTPGet != nil && p.HTTPGet.Path == path && ":"+strconv.Itoa(port[p.HTTPGet.Port]) == cm.Data["LISTEN_ADDR"]
-	}
-	envFrom := map[string]string{}
-	for _, e := range c.EnvFrom {
-		if e.ConfigMapRef != nil {
-			envFrom["ConfigMap"] = e.ConfigMapRef.Name
-		}
-		if e.SecretRef != nil {
-			envFrom["Secret"] = e.SecretRef.Name
-		}
-	}
-	for _, tt := range []struct {
-		rule string
-		ok   bool
-	}{
-		{"one replica while the store is SQLite", spec.Replicas != nil && *spec.Replicas == 1},
-		{"Recreate, so two pods never share the SQLite file", spec.Strategy.Type == "Recreate"},
-		{"the PersistentVolumeClaim is mounted", claimed != "" && dataMount != ""},
-		{"DATA_DIR is where the claim is mounted", cm.Data["DATA_DIR"] == dataMount},
-		{"liveness asks /healthz on LISTEN_ADDR's port", probeOK(c.LivenessProbe, "/healthz")},
-		{"readiness asks /readyz on LISTEN_ADDR's port", probeOK(c.ReadinessProbe, "/readyz")},
-		{"CPU and memory are requested", c.Resources.Requests["cpu"] != "" && c.Resources.Requests["memory"] != ""},
-		{"CPU and memory are limited", c.Resources.Limits["cpu"] != "" && c.Resources.Limits["memory"] != ""},
-		{"the pod runs as non-root", isTrue(pod.SecurityContext.RunAsNonRoot) && pod.SecurityContext.RunAsUser != 0},
-		{"the container runs as non-root", isTrue(c.SecurityContext.RunAsNonRoot)},
-		{"the root filesystem is read-only", isTrue(c.SecurityContext.ReadOnlyRootFilesystem)},
-		{"no privilege escalation", isFalse(c.SecurityContext.AllowPrivilegeEscalation)},
-		{"every capability is dropped", slices.Equal(c.SecurityContext.Capabilities.Drop, []string{"ALL"})},
-		{"no service account token", isFalse(pod.AutomountServiceAccountToken)},
-		{"settings come from the ConfigMap", envFrom["ConfigMap"] == cm.Metadata.Name},
-		{"tokens come from the Secret", envFrom["Secret"] == secret.Metadata.Name},
-	} {
-		if !tt.ok {
-			t.Errorf("the Deployment breaks the rule: %s", tt.rule)
-		}
+	for _, broken := range kubecheck.Broken(rules) {
+		t.Errorf("the Deployment breaks the rule: %s", broken)
 	}
 }
 
 func TestConfigMapAndSecretSetOnlyKnownVariablesAndEveryRequiredOne(t *testing.T) {
-	all := manifests(t)
-	cm := only(t, all, "ConfigMap")
-	secret := only(t, all, "Secret")
-	known, required := variables()
-	tokens := []string{"ACCESSOWL_API_TOKEN", "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"}
-	for k := range cm.Data {
-		if !known[k] {
-			t.Errorf("the ConfigMap sets %s, which revokebot does not read", k)
-		}
-		if slices.Contains(tokens, k) {
-			t.Errorf("the ConfigMap holds the token %s: tokens belong in the Secret", k)
-		}
-	}
+	cm := only(t, applied(t, "kubernetes"), "ConfigMap")
 	var secretKeys []string
-	for k := range secret.StringData {
+	for k := range secretExample(t).StringData {
 		secretKeys = append(secretKeys, k)
 	}
-	slices.Sort(secretKeys)
-	if diff := cmp.Diff(tokens, secretKeys); diff != "" {
-		t.Errorf("Secret keys (-want +got):\n%s", diff)
+	known, required := variables()
+	for _, problem := range kubecheck.SettingsProblems(cm, secretKeys, known, required) {
+		t.Error(problem)
 	}
-	for _, k := range required {
-		if _, inCM := cm.Data[k]; !inCM && !slices.Contains(secretKeys, k) {
-			t.Errorf("required variable %s is in neither the ConfigMap nor the Secret", k)
+}
+
+func TestNetworkPolicyLetsInOnlyMetricsAndOutOnlyDNSAndHTTPS(t *testing.T) {
+	rules, err := kubecheck.NetworkPolicyRules(applied(t, "kubernetes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, broken := range kubecheck.Broken(rules) {
+		t.Errorf("the NetworkPolicy breaks the rule: %s", broken)
+	}
+}
+
+func TestServiceMonitorScrapesTheService(t *testing.T) {
+	set := append(applied(t, "kubernetes"), applied(t, "kubernetes/monitoring")...)
+	rules, err := kubecheck.ServiceMonitorRules(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, broken := range kubecheck.Broken(rules) {
+		t.Errorf("the ServiceMonitor breaks the rule: %s", broken)
+	}
+}
+
+func TestPrometheusRulesAreTheAlertsOfTheREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := kubecheck.AlertTable(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := kubecheck.Alerts(only(t, applied(t, "kubernetes/monitoring"), "PrometheusRule"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("PrometheusRule alerts (-README +monitoring/prometheusrule.yaml):\n%s", diff)
+	}
+}
+
+// TestAlertsUseOnlyMetricsThatExist catches an alert on a renamed metric, which would never
+// fire: every revokebot_ metric an alert reads is in the README's metric table.
+func TestAlertsUseOnlyMetricsThatExist(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := kubecheck.MetricTable(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := kubecheck.AlertTable(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`revokebot_[a-z_]+`)
+	for _, a := range alerts {
+		for _, m := range name.FindAllString(a.Expr, -1) {
+			// A histogram's series are its name with _bucket, _sum and _count.
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			if !metrics[base] {
+				t.Errorf("alert %s reads %s, which the metric table does not list", a.Name, m)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"revokebot/sandbox/testenv"
 )
@@ -87,6 +88,11 @@ func TestSystemdUnitIsHardened(t *testing.T) {
 			t.Errorf("[Service] %s=%s is missing (has %q)", tt.key, tt.want, svc[tt.key])
 		}
 	}
+	// revokebot exits within 10 s of SIGTERM (it drains for up to 8 s); systemd must wait longer
+	// than that before its SIGKILL.
+	if stop := svc["TimeoutStopSec"]; len(stop) != 1 || !longerThan(stop[0], 10*time.Second) {
+		t.Errorf("[Service] TimeoutStopSec=%q: want one value over 10s, the time revokebot takes to stop", stop)
+	}
 	if install := unit(t)["Install"]; !slices.Contains(install["WantedBy"], "multi-user.target") {
 		t.Error("the unit is not wanted by multi-user.target, so enable does not start it at boot")
 	}
@@ -115,6 +121,12 @@ func TestSystemdEnvironmentExampleSetsOnlyKnownVariablesAndEveryRequiredOne(t *t
 			t.Errorf("the example lacks the required %s", k)
 		}
 	}
+}
+
+// longerThan reports whether a systemd time span written as a Go duration ("15s") exceeds d.
+func longerThan(span string, d time.Duration) bool {
+	got, err := time.ParseDuration(span)
+	return err == nil && got > d
 }
 
 // TestSystemdAcceptsTheUnit has systemd itself read the unit: systemd-analyze verify reports

@@ -14,8 +14,8 @@ import (
 	"revokebot/store"
 )
 
-// budgetSimEnv turns TestBudgetSimulation from a skip into the simulation of the README's "Budget: a simulated day": a
-// simulated day takes about a minute of real time.
+// budgetSimEnv turns TestBudgetSimulation from a skip into the simulation of the README's
+// "Budget: a simulated day": a simulated day takes about a minute of real time.
 const budgetSimEnv = "REVOKEBOT_BUDGET_SIM"
 
 // simDay is how long the simulation runs, on the bubble's fake clock.
@@ -36,7 +36,7 @@ type simEvent struct {
 // revocation at a fixed interval would cost.
 func TestBudgetSimulation(t *testing.T) {
 	if os.Getenv(budgetSimEnv) == "" {
-		t.Skip("a simulation: set " + budgetSimEnv + "=1 (see the README, \"Budget: a simulated day\")")
+		t.Skip("a simulation: set " + budgetSimEnv + "=1 (see README.md, \"Budget: a simulated day\")")
 	}
 	const n = 1000
 	synctest.Test(t, func(t *testing.T) {

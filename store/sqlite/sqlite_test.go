@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,5 +191,127 @@ func TestMigrationTurnsRequestsIntoItems(t *testing.T) {
 	}
 	if claimed, err := s.ClaimPost(t.Context(), store.Post{RequestID: got.ID, Key: "status/rev-1/processing_access"}); err != nil || claimed {
 		t.Errorf("a status posted before the migration can be claimed again: %v, %v", claimed, err)
+	}
+}
+
+func TestBackupOfAnOpenStoreHoldsItsRows(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Rows committed by the running store are still in its write-ahead log, not yet in the
+	// database file: the backup must hold them all the same.
+	var want []store.Request
+	for i := range 3 {
+		r := storetest.NewRequest(i + 1)
+		if _, err := s.CreateRequest(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		d := store.Decision{State: store.Approved, By: "U0APPROVER", At: r.CreatedAt.Add(time.Minute)}
+		decided, _, err := s.Decide(t.Context(), r, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, decided)
+	}
+
+	target := filepath.Join(t.TempDir(), "backup.db")
+	if err := Backup(t.Context(), dir, target); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(target); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("backup file: %v, %v; want mode 0600, since it holds the audit trail", info.Mode(), err)
+	}
+
+	// Restoring is copying the file into a DATA_DIR under the store's name.
+	restored := t.TempDir()
+	raw, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, FileName), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(t.Context(), restored)
+	if err != nil {
+		t.Fatalf("open the restored backup: %v", err)
+	}
+	defer b.Close()
+	var got []store.Request
+	for _, r := range want {
+		g, err := b.Request(t.Context(), r.ID)
+		if err != nil {
+			t.Fatalf("request %s is not in the backup: %v", r.ID, err)
+		}
+		got = append(got, g)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests in the backup (-want +got):\n%s", diff)
+	}
+}
+
+func TestBackupRefusesAnExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	target := filepath.Join(t.TempDir(), "backup.db")
+	const earlier = "an earlier backup"
+	if err := os.WriteFile(target, []byte(earlier), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Backup(t.Context(), dir, target); !errors.Is(err, ErrBackupExists) {
+		t.Errorf("Backup over an existing file: %v, want ErrBackupExists", err)
+	}
+	if raw, _ := os.ReadFile(target); string(raw) != earlier {
+		t.Errorf("the existing file was changed to %q", raw)
+	}
+}
+
+func TestBackupNeedsAStoreToCopy(t *testing.T) {
+	empty := t.TempDir()
+	target := filepath.Join(t.TempDir(), "backup.db")
+	if err := Backup(t.Context(), empty, target); err == nil {
+		t.Error("Backup of a folder with no store succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(empty, FileName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Backup created a store in the folder it copies from: %v", err)
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed backup left %s behind: %v", target, err)
+	}
+}
+
+// A backup may run as another user than the bot (root, beside a systemd DynamicUser): files it
+// left beside a stopped store would belong to that user, and the bot could not write them.
+func TestBackupOfAStoppedStoreLeavesNothingBesideIt(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRequest(t.Context(), storetest.NewRequest(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Backup(t.Context(), dir, filepath.Join(t.TempDir(), "backup.db")); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{FileName}, names); diff != "" {
+		t.Errorf("files in DATA_DIR after the backup (-want +got):\n%s", diff)
 	}
 }
