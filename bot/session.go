@@ -37,6 +37,9 @@ type Reply struct {
 	// Busy, if set, is sent in the ack instead of the session's default when the worker queue is
 	// full (see BusyAnswer).
 	Busy any
+	// Priority is the class of the work: decisions and requests being made are high, lookups
+	// low (the zero value).
+	Priority Priority
 	// RequestID names the revocation request in logs, when already known.
 	RequestID string
 }
@@ -163,14 +166,14 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 		s.observer.Envelope(kind, req.RetryAttempt)
 	}
 	if r.Payload == nil {
-		if r.Work != nil && !s.pool.Submit(Job{Name: kind, RequestID: r.RequestID, Run: r.Work}) {
+		if r.Work != nil && !s.pool.Submit(Job{Name: kind, RequestID: r.RequestID, Priority: r.Priority, Run: r.Work}) {
 			s.overloaded(ctx, req, kind, r, received)
 			return
 		}
 		s.ack(ctx, req, kind, r.Ack, received)
 		return
 	}
-	job := Job{Name: kind, RequestID: r.RequestID, Run: func(jobCtx context.Context) {
+	job := Job{Name: kind, RequestID: r.RequestID, Priority: r.Priority, Run: func(jobCtx context.Context) {
 		ack, then := s.payloadWithin(jobCtx, r, received)
 		s.ack(jobCtx, req, kind, ack, received)
 		if then != nil {

@@ -40,7 +40,7 @@ func startSession(t *testing.T, h Handler, workers, queue int) (*fakeslack.Serve
 	org := ws.Seed()
 	api := slack.New(ws.BotToken(), slack.OptionAppLevelToken(ws.AppToken()), slack.OptionAPIURL(ws.APIURL()))
 	ctx, cancel := context.WithCancel(context.Background())
-	pool := NewPool(ctx, workers, queue, discard, nil)
+	pool := NewPool(ctx, PoolSize{Workers: workers, Queue: queue}, discard, nil)
 	obs := &nopSessionObserver{}
 	done := make(chan error, 1)
 	go func() { done <- NewSession(socketmode.New(api), h, pool, obs, discard).Run(ctx) }()
