@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/sync/errgroup"
 
 	"revokebot/apiclient"
@@ -161,7 +160,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		defer stopHealth()
 	}
 
-	session := bot.NewSession(socketmode.New(api), handler, pool, obs, log.With("component", "session"))
+	session := bot.NewSession(bot.SessionConfig{
+		API: api, Handler: handler, Pool: pool, Responder: out, Observer: obs,
+		Log: log.With("component", "session"),
+	})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })

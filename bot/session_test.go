@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"revokebot/sandbox/fakeslack"
 )
@@ -43,7 +42,8 @@ func startSession(t *testing.T, h Handler, workers, queue int) (*fakeslack.Serve
 	pool := NewPool(ctx, PoolSize{Workers: workers, Queue: queue}, discard, nil)
 	obs := &nopSessionObserver{}
 	done := make(chan error, 1)
-	go func() { done <- NewSession(socketmode.New(api), h, pool, obs, discard).Run(ctx) }()
+	session := NewSession(SessionConfig{API: api, Handler: h, Pool: pool, Observer: obs, Log: discard})
+	go func() { done <- session.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
