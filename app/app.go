@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/sync/errgroup"
 
 	"revokebot/apiclient"
@@ -25,11 +24,25 @@ import (
 )
 
 const (
-	// workers bounds the handlers running at once; with every AccessOwl call taking seconds,
-	// 64 keep a burst of clicks moving without letting it start thousands of goroutines.
-	workers = 64
-	// queuedJobs is how many envelopes may wait for a worker before people are told to retry.
-	queuedJobs = 4096
+	// workers and reservedWorkers bound the handlers running at once: with every AccessOwl call
+	// taking seconds, 64 in all keep a burst of clicks moving without letting it start
+	// thousands of goroutines. The reserved quarter runs only decisions and requests being
+	// made, so a flood of lookups (/revoke status, the form) never leaves an Approve waiting.
+	workers         = 48
+	reservedWorkers = 16
+	// queuedJobs is how many lookups may wait for a worker before people are told to retry;
+	// reservedQueue how many decisions and requests, in room that lookups cannot fill.
+	queuedJobs    = 4096
+	reservedQueue = 1024
+	// jobTimeout bounds every handler's work, so a call that never returns frees its worker.
+	// It is well above what a job does when things are slow but working: a submission's
+	// retries with a capped Retry-After (about a minute and a half), then its replies, which
+	// the lifecycle bounds at 2 minutes.
+	jobTimeout = 5 * time.Minute
+	// slackCallTimeout bounds every Slack Web API call (and each answer through a
+	// response_url): Slack answers in well under a second, and a call that hangs would
+	// otherwise hold its worker for ever.
+	slackCallTimeout = 15 * time.Second
 	// drainTimeout is how long a shutdown waits for in-flight work. With the socket closed
 	// first and the store closed after, the process exits within 10 s of SIGTERM, inside the
 	// 15 s that the Deployment and the systemd unit in deploy/ give it before SIGKILL.
@@ -93,13 +106,17 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m.WatchBudget(owl.BudgetAvailable)
 	m.WatchTracked(st.Tracking)
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
-		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport)}))
+		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport), Timeout: slackCallTimeout}))
 
 	// Jobs outlive ctx so that a shutdown can let them finish; cancelJobs ends them at the
 	// drain deadline.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	pool := bot.NewPool(jobCtx, workers, queuedJobs, log.With("component", "pool"), obs.Panic)
+	pool := bot.NewPool(jobCtx, bot.PoolSize{
+		Workers: workers, ReservedWorkers: reservedWorkers,
+		Queue: queuedJobs, ReservedQueue: reservedQueue,
+		JobTimeout: jobTimeout,
+	}, log.With("component", "pool"), obs.Panic)
 
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
 	lifecycle, err := revoke.New(revoke.Config{
@@ -107,9 +124,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
 		// a reserve for people's clicks and lookups, which also go first whenever they compete.
 		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
-		// Resumed submissions run in the pool, so a shutdown drains them like any click.
+		// Resubmissions run in the pool, so a shutdown drains them like any click. Nobody waits
+		// on them, so they take no reserved capacity: a backlog resubmitted after an outage
+		// cannot hold up the clicks of people who are waiting.
 		Spawn: func(name, requestID string, run func(context.Context)) bool {
-			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Run: run})
+			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Priority: bot.PriorityLow, Run: run})
 		},
 		Log: log.With("component", "revoke"),
 	})
@@ -140,7 +159,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		defer stopHealth()
 	}
 
-	session := bot.NewSession(socketmode.New(api), handler, pool, obs, log.With("component", "session"))
+	session := bot.NewSession(bot.SessionConfig{
+		API: api, Handler: handler, Pool: pool, Responder: out, Observer: obs,
+		Log: log.With("component", "session"),
+	})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })

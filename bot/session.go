@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -20,6 +21,12 @@ const (
 	// ackSendTimeout bounds handing an ack to slack-go's writer, so a dead socket cannot stall
 	// the read loop.
 	ackSendTimeout = time.Second
+	// busyAnswerers bounds the goroutines telling people, through response_url, that their
+	// click was turned away: a flood of clicks on a full queue cannot start a flood of
+	// goroutines. Past it the answer is dropped with a log line; the ack still goes.
+	busyAnswerers = 8
+	// busyAnswerTimeout bounds one such answer, so a slow Slack frees its place soon.
+	busyAnswerTimeout = 5 * time.Second
 )
 
 // Reply is a Handler's answer to one envelope.
@@ -37,21 +44,40 @@ type Reply struct {
 	// Busy, if set, is sent in the ack instead of the session's default when the worker queue is
 	// full (see BusyAnswer).
 	Busy any
+	// Priority is the class of the work: decisions and requests being made are high, lookups
+	// low (the zero value).
+	Priority Priority
 	// RequestID names the revocation request in logs, when already known.
 	RequestID string
 }
 
-// busyText is what a person is told when every worker is taken and the queue is full.
-const busyText = "revokebot is busy right now. Please try again in a moment."
+// What a person is told when the work their envelope needs finds no room in the queue.
+const (
+	busyText      = "revokebot is busy right now. Please try again in a moment."
+	busyFormText  = "revokebot is busy right now, and your request was not sent. Please submit again in a moment."
+	busyClickText = "revokebot is busy right now, and your click was not acted on. Please click again in a moment."
+)
 
 // BusyAnswer is the ack the session sends, when the worker queue is full, for an envelope whose
-// Reply names no Busy answer of its own: a slash command is told to try again; other kinds have
-// no text of their own in an ack.
+// Reply names no Busy answer of its own. A slash command is told to try again; a form
+// submission keeps the form open with the word under its reason field, which every request form
+// has; an option list comes back empty, since Slack gives it no room for words. A click has no
+// text of its own in an ack: the session tells the person through the click's response_url.
 func BusyAnswer(kind string) any {
-	if kind == "slash_commands" {
+	switch kind {
+	case "slash_commands":
 		return map[string]any{"response_type": "ephemeral", "text": busyText}
+	case string(slack.InteractionTypeViewSubmission):
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{BlockReason: busyFormText})
+	case string(slack.InteractionTypeBlockSuggestion):
+		return slack.OptionsResponse{Options: []*slack.OptionBlockObject{}}
 	}
 	return nil
+}
+
+// Responder answers an interaction through its response_url; *Output satisfies it.
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, options ...slack.MsgOption) error
 }
 
 // Handler decides what each envelope means. Its methods run on the read loop, so they must not
@@ -71,43 +97,156 @@ type SessionObserver interface {
 	Overloaded(kind string)
 }
 
+// SessionConfig is what a Session is made of.
+type SessionConfig struct {
+	// API is the Slack client whose app-level token opens Socket Mode.
+	API     *slack.Client
+	Handler Handler
+	Pool    *Pool
+	// Responder tells a person whose click found no room in the queue that it was not acted
+	// on; nil tells nobody.
+	Responder Responder
+	Observer  SessionObserver
+	Log       *slog.Logger
+	// StaleAfter and ReplaceAfter override DefaultStaleAfter and DefaultReplaceAfter (tests
+	// shorten them); zero takes the defaults.
+	StaleAfter, ReplaceAfter time.Duration
+}
+
 // Session is the Socket Mode connection: it reads envelopes, acknowledges them and hands the
 // work to a pool. It is the only reader of the socket, so it never waits on anything but the
 // socket itself.
+//
+// slack-go reconnects when Slack asks or the connection breaks. A socket that silently stops
+// carrying frames (a NAT or proxy dropping the flow) it notices only when its deadman timer,
+// which ticks every 30 s, finds no ping since the last tick: 30 to 60 s later, and it tells
+// nobody. So the session watches the socket itself (socketWatch): after StaleAfter without a
+// frame it reports the connection lost, and after ReplaceAfter it cancels slack-go's
+// RunContext, closes the socket and runs slack-go again, which opens a new one. Slack
+// redelivers on the new socket what the dead one swallowed.
 type Session struct {
-	client   *socketmode.Client
-	handler  Handler
-	pool     *Pool
-	observer SessionObserver
-	log      *slog.Logger
+	client    *socketmode.Client
+	watch     *socketWatch
+	handler   Handler
+	pool      *Pool
+	responder Responder
+	observer  SessionObserver
+	log       *slog.Logger
+
+	staleAfter, replaceAfter time.Duration
+
+	// The connection's state, kept by the read loop alone.
+	connected   bool // connected, and not given up since
+	stale       bool // silent past staleAfter, and reported lost
+	connections int  // sockets opened so far
+
+	busyAnswers chan struct{} // a place for each busy answer in flight
+	answering   sync.WaitGroup
 }
 
-// NewSession wires a Socket Mode client to a handler and a pool.
-func NewSession(client *socketmode.Client, handler Handler, pool *Pool, observer SessionObserver, log *slog.Logger) *Session {
-	return &Session{client: client, handler: handler, pool: pool, observer: observer, log: log}
+// NewSession returns a session over cfg.API's Socket Mode.
+func NewSession(cfg SessionConfig) *Session {
+	watch := newSocketWatch()
+	s := &Session{
+		client:       socketmode.New(cfg.API, socketmode.OptionDialer(watch.dialer())),
+		watch:        watch,
+		handler:      cfg.Handler,
+		pool:         cfg.Pool,
+		responder:    cfg.Responder,
+		observer:     cfg.Observer,
+		log:          cfg.Log,
+		staleAfter:   cfg.StaleAfter,
+		replaceAfter: cfg.ReplaceAfter,
+		busyAnswers:  make(chan struct{}, busyAnswerers),
+	}
+	if s.staleAfter <= 0 {
+		s.staleAfter = DefaultStaleAfter
+	}
+	if s.replaceAfter <= 0 {
+		s.replaceAfter = DefaultReplaceAfter
+	}
+	return s
+}
+
+// clientRun is one run of slack-go's RunContext.
+type clientRun struct {
+	cancel    context.CancelFunc
+	done      chan error // RunContext's result
+	replacing bool       // cancelled by the session to open a new socket
+}
+
+func (s *Session) startClient(ctx context.Context) *clientRun {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &clientRun{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.client.RunContext(ctx) }()
+	return r
 }
 
 // Run connects and reads envelopes until ctx ends or Slack refuses the app token. slack-go
-// reconnects by itself; Run only returns on those two.
+// reconnects by itself, and the session replaces a socket gone silent; Run only returns on
+// those two.
 func (s *Session) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	clientErr := make(chan error, 1)
-	go func() { clientErr <- s.client.RunContext(ctx) }()
+	defer s.answering.Wait()
+	watch := time.NewTicker(watchInterval)
+	defer watch.Stop()
+	run := s.startClient(ctx)
 	for {
 		select {
 		case <-ctx.Done():
-			<-clientErr
+			run.cancel()
+			<-run.done
 			return nil
-		case err := <-clientErr:
-			if ctx.Err() != nil {
+		case err := <-run.done:
+			switch {
+			case ctx.Err() != nil:
 				return nil
+			case run.replacing:
+				run = s.startClient(ctx)
+			default:
+				run.cancel()
+				return fmt.Errorf("socket mode: %w", err)
 			}
-			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-s.client.Events:
 			s.dispatch(ctx, evt, time.Now())
+		case now := <-watch.C:
+			s.checkSilence(now, run)
 		}
 	}
+}
+
+// checkSilence reports a connected socket lost once it has been silent for staleAfter, back
+// when a frame comes again, and gives it up for a new one after replaceAfter.
+func (s *Session) checkSilence(now time.Time, run *clientRun) {
+	if !s.connected || run.replacing {
+		return
+	}
+	silent := s.watch.silence(now)
+	switch {
+	case silent >= s.replaceAfter:
+		s.log.Warn("Slack sent nothing on the socket for too long; opening a new one", "silent_for", silent.Round(time.Second))
+		s.lost()
+		run.replacing = true
+		run.cancel()
+		// slack-go closes the socket when its context ends; closing it here as well makes
+		// sure that a read blocked on a dead network returns.
+		s.watch.closeAll()
+	case silent >= s.staleAfter && !s.stale:
+		s.log.Warn("Slack has sent nothing on the socket for a while", "silent_for", silent.Round(time.Second), "new_socket_after", s.replaceAfter)
+		s.stale = true
+		s.observer.Disconnected()
+	case silent < s.staleAfter && s.stale:
+		s.log.Info("the socket carries frames again")
+		s.stale = false
+		s.observer.Connected(false)
+	}
+}
+
+// lost records that the session is not connected, telling the observer once.
+func (s *Session) lost() {
+	if s.connected && !s.stale {
+		s.observer.Disconnected()
+	}
+	s.connected, s.stale = false, false
 }
 
 // dispatch handles one event from slack-go. It runs on the read loop.
@@ -115,22 +254,28 @@ func (s *Session) dispatch(ctx context.Context, evt socketmode.Event, received t
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		s.log.Debug("connecting to Slack")
+		s.lost()
 	case socketmode.EventTypeConnected:
-		// slack-go turns Slack's disconnect requests into silent reconnects; a connection count
-		// above zero is how a reconnect shows.
-		reconnect := false
-		if c, ok := evt.Data.(*socketmode.ConnectedEvent); ok {
-			reconnect = c.ConnectionCount > 0
-			s.log.Info("connected to Slack", "connection", c.ConnectionCount, "reconnect", reconnect)
-		}
+		// A new socket's silence starts now: Slack's first ping is seconds away.
+		s.watch.heard(received)
+		// slack-go turns Slack's disconnect requests into silent reconnects, and the session
+		// runs slack-go anew for a silent socket: the session counts sockets itself.
+		reconnect := s.connections > 0
+		s.connections++
+		s.connected, s.stale = true, false
+		s.log.Info("connected to Slack", "connection", s.connections, "reconnect", reconnect)
 		s.observer.Connected(reconnect)
 	case socketmode.EventTypeHello:
 		if evt.Request != nil {
 			s.log.Debug("hello from Slack", "connections", evt.Request.NumConnections)
 		}
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+	case socketmode.EventTypeConnectionError:
+		s.log.Warn("could not connect to Slack", "error", fmt.Sprint(evt.Data))
+		s.lost()
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		// A broken socket is followed by a reconnect (EventTypeConnecting), and one of these
+		// may come late from a socket already replaced: it says nothing about the current one.
 		s.log.Warn("socket mode error", "type", string(evt.Type), "error", fmt.Sprint(evt.Data))
-		s.observer.Disconnected()
 	case socketmode.EventTypeInvalidAuth:
 		s.log.Error("Slack refused the app-level token")
 	case socketmode.EventTypeErrorBadMessage:
@@ -141,14 +286,15 @@ func (s *Session) dispatch(ctx context.Context, evt socketmode.Event, received t
 			s.ackUndecodable(ctx, evt, received)
 			return
 		}
-		s.reply(ctx, evt.Request, "slash_commands", s.handler.SlashCommand(cmd), received)
+		// A slash command's busy answer goes in its ack: it needs no response_url.
+		s.reply(ctx, evt.Request, "slash_commands", s.handler.SlashCommand(cmd), received, "")
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
 			s.ackUndecodable(ctx, evt, received)
 			return
 		}
-		s.reply(ctx, evt.Request, string(cb.Type), s.handler.Interaction(cb), received)
+		s.reply(ctx, evt.Request, string(cb.Type), s.handler.Interaction(cb), received, cb.ResponseURL)
 	case socketmode.EventTypeEventsAPI:
 		// revokebot subscribes to no events; acking stops Slack redelivering any it sends.
 		s.ack(ctx, evt.Request, "events_api", nil, received)
@@ -158,19 +304,20 @@ func (s *Session) dispatch(ctx context.Context, evt socketmode.Event, received t
 }
 
 // reply acks an envelope as its Reply says and hands the rest of the work to the pool.
-func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind string, r Reply, received time.Time) {
+// responseURL, when the envelope has one, is where a busy answer goes that an ack cannot carry.
+func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind string, r Reply, received time.Time, responseURL string) {
 	if req != nil {
 		s.observer.Envelope(kind, req.RetryAttempt)
 	}
 	if r.Payload == nil {
-		if r.Work != nil && !s.pool.Submit(Job{Name: kind, RequestID: r.RequestID, Run: r.Work}) {
-			s.overloaded(ctx, req, kind, r, received)
+		if r.Work != nil && !s.pool.Submit(Job{Name: kind, RequestID: r.RequestID, Priority: r.Priority, Run: r.Work}) {
+			s.overloaded(ctx, req, kind, r, received, responseURL)
 			return
 		}
 		s.ack(ctx, req, kind, r.Ack, received)
 		return
 	}
-	job := Job{Name: kind, RequestID: r.RequestID, Run: func(jobCtx context.Context) {
+	job := Job{Name: kind, RequestID: r.RequestID, Priority: r.Priority, Run: func(jobCtx context.Context) {
 		ack, then := s.payloadWithin(jobCtx, r, received)
 		s.ack(jobCtx, req, kind, ack, received)
 		if then != nil {
@@ -181,7 +328,7 @@ func (s *Session) reply(ctx context.Context, req *socketmode.Request, kind strin
 		}
 	}}
 	if !s.pool.Submit(job) {
-		s.overloaded(ctx, req, kind, r, received)
+		s.overloaded(ctx, req, kind, r, received, responseURL)
 	}
 }
 
@@ -216,14 +363,42 @@ func (s *Session) payloadWithin(ctx context.Context, r Reply, received time.Time
 	}
 }
 
-func (s *Session) overloaded(ctx context.Context, req *socketmode.Request, kind string, r Reply, received time.Time) {
-	s.log.Warn("worker queue full; told the person to try again", "kind", kind, "request_id", r.RequestID)
+// overloaded answers an envelope whose work found no room: in the ack when its kind allows,
+// and otherwise through its response_url, off the read loop.
+func (s *Session) overloaded(ctx context.Context, req *socketmode.Request, kind string, r Reply, received time.Time, responseURL string) {
+	s.log.Warn("worker queue full; told the person to try again", "kind", kind, "priority", r.Priority.String(), "request_id", r.RequestID)
 	s.observer.Overloaded(kind)
 	busy := r.Busy
 	if busy == nil {
 		busy = BusyAnswer(kind)
 	}
 	s.ack(ctx, req, kind, busy, received)
+	if busy == nil && responseURL != "" {
+		s.tellBusy(ctx, kind, r.RequestID, responseURL)
+	}
+}
+
+// tellBusy tells a person through response_url that their click was not acted on. It never
+// blocks the read loop: the answer runs on one of busyAnswerers goroutines or, when all are
+// taken, is dropped with a log line.
+func (s *Session) tellBusy(ctx context.Context, kind, requestID, responseURL string) {
+	if s.responder == nil {
+		return
+	}
+	select {
+	case s.busyAnswers <- struct{}{}:
+	default:
+		s.log.Warn("too many busy answers in flight; this person is not told", "kind", kind, "request_id", requestID)
+		return
+	}
+	s.answering.Go(func() {
+		defer func() { <-s.busyAnswers }()
+		ctx, cancel := context.WithTimeout(ctx, busyAnswerTimeout)
+		defer cancel()
+		if err := s.responder.Respond(ctx, responseURL, slack.MsgOptionText(busyClickText, false)); err != nil {
+			s.log.Warn("could not tell a person revokebot is busy", "kind", kind, "request_id", requestID, "error", err)
+		}
+	})
 }
 
 func (s *Session) ack(ctx context.Context, req *socketmode.Request, kind string, payload any, received time.Time) {

@@ -105,17 +105,17 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 	case commands.Help:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}
 	case commands.OpenModal:
-		return bot.Reply{Work: func(ctx context.Context) { h.openModal(ctx, cmd) }}
+		return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.openModal(ctx, cmd) }}
 	case commands.Status:
-		return bot.Reply{Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
+		return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
 	case commands.ByAccessState:
 		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), RequestID: id.String(),
+			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), RequestID: id.String(), Priority: bot.PriorityHigh,
 			Work: func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) },
 		}
 	case commands.ByPerson:
 		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(),
+			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(), Priority: bot.PriorityHigh,
 			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
 		}
 	default:
@@ -155,10 +155,10 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			h.Log.Info("ignored a click delivered twice", "request_id", requestID, "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
 			return bot.Reply{}
 		}
-		return bot.Reply{Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}
+		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}
 	case bot.ActionPerson:
 		if cb.View.CallbackID == bot.ModalCallback {
-			return bot.Reply{Work: func(ctx context.Context) { h.choosePerson(ctx, cb, action.SelectedUser) }}
+			return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.choosePerson(ctx, cb, action.SelectedUser) }}
 		}
 	}
 	return bot.Reply{}

@@ -62,6 +62,7 @@ func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
 	slackID := strings.TrimPrefix(cb.BlockID, bot.BlockAccessPrefix)
 	query := strings.ToLower(cb.Value)
 	return bot.Reply{
+		Priority: bot.PriorityLow,
 		Fallback: slack.OptionsResponse{},
 		Payload: func(ctx context.Context) (any, func(context.Context)) {
 			person, err := h.Resolver.Person(ctx, slackID)
@@ -110,6 +111,7 @@ func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 	}
 	return bot.Reply{
 		RequestID: id.String(),
+		Priority:  bot.PriorityHigh,
 		Fallback: slack.NewErrorsViewSubmissionResponse(map[string]string{
 			accessBlock: "AccessOwl is slow to answer right now. Please submit again.",
 		}),

@@ -38,6 +38,7 @@ func (h *socketHub) deliverLocked(e *envelope, reason string, target *conn) {
 		target = h.conns[w.cfg.Rand.IntN(len(h.conns))]
 	}
 	e.queued = false
+	e.lost = target.blackholed.Load()
 	wire := wireEnvelope{EnvelopeID: e.ID, Type: e.Type, Payload: e.Payload, AcceptsResponsePayload: e.AcceptsResponsePayload, RetryAttempt: e.attempt, RetryReason: reason}
 	e.Deliveries = append(e.Deliveries, Delivery{Conn: target.id, RetryAttempt: e.attempt, RetryReason: reason, At: w.cfg.Now()})
 	// Write outside the lock would reorder envelopes; the write deadline bounds the wait.
@@ -67,13 +68,19 @@ func (h *socketHub) armRedeliveryLocked(e *envelope) {
 	})
 }
 
-// flushQueued sends, on a fresh connection, what arrived while no socket was open.
+// flushQueued sends, on a fresh connection, what arrived while no socket was open, and, as
+// retries, what a blackholed socket swallowed.
 func (h *socketHub) flushQueued(c *conn) {
 	h.w.mu.Lock()
 	defer h.w.mu.Unlock()
 	for _, e := range h.envOrder {
-		if e.queued && !e.Acked {
+		switch {
+		case e.Acked:
+		case e.queued:
 			h.deliverLocked(e, "", c)
+		case e.lost:
+			e.attempt++
+			h.deliverLocked(e, "timeout", c)
 		}
 	}
 }

@@ -151,6 +151,7 @@ type Workspace struct {
 	respURLs map[string]*responseURL
 	limiters map[string]*rate.Limiter
 	calls    []Call
+	faults   map[string]Fault // by Web API method
 	subs     map[int]chan Change
 	subSeq   int
 
@@ -175,6 +176,7 @@ func New(cfg Config) *Workspace {
 		triggers: map[string]*trigger{},
 		respURLs: map[string]*responseURL{},
 		limiters: map[string]*rate.Limiter{},
+		faults:   map[string]Fault{},
 		subs:     map[int]chan Change{},
 		done:     make(chan struct{}),
 	}

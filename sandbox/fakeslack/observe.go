@@ -308,6 +308,8 @@ type Call struct {
 	// Error is the error code answered, empty when ok; Status is the HTTP status.
 	Error  string `json:"error,omitempty"`
 	Status int    `json:"status"`
+	// Unanswered: a Fault held the call and it was never processed or answered (Status is 0).
+	Unanswered bool `json:"unanswered,omitempty"`
 }
 
 // Calls returns every Web API call so far, oldest first.

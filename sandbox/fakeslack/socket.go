@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -39,11 +40,19 @@ type conn struct {
 	writeMu  sync.Mutex
 	// counters read under the workspace lock
 	pings, pongs, clientPings int
-	stop                      chan struct{}
-	stopOnce                  sync.Once
+	// blackholed: the path to the client carries nothing any more in either direction, though
+	// neither end closed it (see BlackholeConnections).
+	blackholed atomic.Bool
+	stop       chan struct{}
+	stopOnce   sync.Once
 }
 
+// writeJSON sends one frame. On a blackholed connection the frame is lost on the way and the
+// write still succeeds, as it does into a dead TCP path until its buffers fill.
 func (c *conn) writeJSON(v any) error {
+	if c.blackholed.Load() {
+		return nil
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -61,7 +70,10 @@ type envelope struct {
 	Envelope
 	attempt int
 	queued  bool // waiting for a connection
-	timer   *time.Timer
+	// lost: the last delivery went to a blackholed connection, so the next connection to open
+	// gets it again as a retry, as Slack redelivers what a dead socket swallowed.
+	lost  bool
+	timer *time.Timer
 	// onAck applies the ack's payload to the workspace (under the lock) and returns what the
 	// act that sent it reports back.
 	onAck func(payload json.RawMessage) any
@@ -163,6 +175,9 @@ func (h *socketHub) serveSocket(rw http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(maxFrameBytes - 1)
 	c := &conn{ws: ws, openedAt: w.cfg.Now(), stop: make(chan struct{})}
 	ws.SetPongHandler(func(string) error {
+		if c.blackholed.Load() {
+			return nil
+		}
 		w.mu.Lock()
 		c.pongs++
 		w.notify(Change{Kind: ChangeConnection})
@@ -170,6 +185,9 @@ func (h *socketHub) serveSocket(rw http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	ws.SetPingHandler(func(data string) error {
+		if c.blackholed.Load() {
+			return nil // the ping never arrived, so nothing answers it
+		}
 		w.mu.Lock()
 		c.clientPings++
 		w.notify(Change{Kind: ChangeConnection})
@@ -243,6 +261,9 @@ func (h *socketHub) pingLoop(c *conn) {
 		case <-c.stop:
 			return
 		case <-t.C:
+			if c.blackholed.Load() {
+				continue
+			}
 			if err := c.ws.WriteControl(websocket.PingMessage, []byte("fakeslack"), time.Now().Add(writeWait)); err != nil {
 				c.ws.Close()
 				return
@@ -261,6 +282,11 @@ func (h *socketHub) readLoop(c *conn) {
 			// A frame over the limit has already been answered with close code 1009 by the
 			// websocket library.
 			return
+		}
+		if c.blackholed.Load() {
+			// Lost on the way. The loop goes on reading only so that the fake notices when the
+			// client finally closes its end, and forgets the connection.
+			continue
 		}
 		var ack struct {
 			EnvelopeID string          `json:"envelope_id"`

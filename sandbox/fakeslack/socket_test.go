@@ -385,3 +385,78 @@ func TestDebugReconnectsAsksForARefresh(t *testing.T) {
 		t.Errorf("frame after hello = %v, want disconnect refresh_requested", next)
 	}
 }
+
+func TestABlackholedSocketCarriesNothing(t *testing.T) {
+	s, org := startServer(t, fastConfig())
+	conn, _ := dialSocket(t, s)
+	ctx := deadline(t)
+	ids := s.BlackholeConnections()
+	if len(ids) != 1 {
+		t.Fatalf("blackholed %v, want the one connection", ids)
+	}
+	if _, err := s.WaitConnections(ctx, func(c []fakeslack.Connection) bool { return len(c) == 1 && c[0].Blackholed }); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Connections()[0]
+
+	// An envelope sent now is delivered into the void: Slack does not know the socket is dead.
+	sent := make(chan error, 1)
+	go func() {
+		_, err := s.RunSlashCommand(ctx, org.Carol, org.General, "/revoke", "while silent")
+		sent <- err
+	}()
+	waitUntil(t, func() bool { envs := s.Envelopes(); return len(envs) == 1 && len(envs[0].Deliveries) >= 1 })
+	id := s.Envelopes()[0].ID
+	// The client's ping and its ack of the envelope are lost on the way.
+	if err := conn.WriteControl(websocket.PingMessage, []byte("anyone?"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.WriteJSON(map[string]any{"envelope_id": id}); err != nil {
+		t.Fatal(err)
+	}
+	pongs := 0
+	conn.SetPongHandler(func(string) error { pongs++; return nil })
+	conn.SetPingHandler(func(string) error { t.Error("a ping came through the blackhole"); return nil })
+	// Twenty ping intervals of fastConfig without a single frame: the socket stays open and
+	// silent (a read that times out, not one that fails).
+	_ = conn.SetReadDeadline(time.Now().Add(20 * fastConfig().PingInterval))
+	_, frame, err := conn.ReadMessage()
+	var netErr interface{ Timeout() bool }
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Fatalf("read from a blackholed socket = %q, %v; want nothing until the deadline", frame, err)
+	}
+	if pongs != 0 {
+		t.Errorf("%d pongs came through the blackhole", pongs)
+	}
+	after := s.Connections()[0]
+	if after.Pings != before.Pings || after.ClientPings != before.ClientPings {
+		t.Errorf("pings counted while blackholed: %+v then %+v", before, after)
+	}
+	if envs := s.Envelopes(); envs[0].Acked {
+		t.Fatal("an ack crossed the blackhole")
+	}
+
+	t.Run("what it swallowed is redelivered on the next connection", func(t *testing.T) {
+		bot := startScriptedBot(t, s, ackEmpty)
+		if err := <-sent; err != nil {
+			t.Fatalf("the envelope sent while silent was never acked: %v", err)
+		}
+		got := bot.envelopes()
+		if len(got) == 0 || got[0].EnvelopeID != id || got[0].RetryAttempt == 0 || got[0].RetryReason != "timeout" {
+			t.Errorf("the new connection got %+v, want envelope %s as a retry", got, id)
+		}
+	})
+	t.Run("the socket is forgotten once the client closes it", func(t *testing.T) {
+		conn.Close()
+		if _, err := s.WaitConnections(ctx, func(c []fakeslack.Connection) bool {
+			for _, x := range c {
+				if x.Blackholed {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

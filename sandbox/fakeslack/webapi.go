@@ -84,6 +84,10 @@ func (w *Workspace) serveAPI(rw http.ResponseWriter, r *http.Request, base, meth
 	}
 	recorded := maps.Clone(a)
 	delete(recorded, "token")
+	if !w.sufferFault(r, method, recorded) {
+		// Abort the exchange rather than let net/http answer an empty 200.
+		panic(http.ErrAbortHandler)
+	}
 
 	body, apiErr := w.dispatch(method, token, &apiCall{args: a, base: base, r: r})
 

@@ -210,7 +210,7 @@ func TestBackupOfAnOpenStoreHoldsItsRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := store.Decision{State: store.Approved, By: "U0APPROVER", At: r.CreatedAt.Add(time.Minute)}
-		decided, _, err := s.Decide(t.Context(), r, d)
+		decided, _, err := s.Decide(t.Context(), r.ID, d)
 		if err != nil {
 			t.Fatal(err)
 		}
