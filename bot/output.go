@@ -21,8 +21,10 @@ const (
 	// updatesPerMinute paces chat.update across the workspace: it is a Tier 3 method (~50/min).
 	updatesPerMinute = 50
 	updateBurst      = 5
-	// maxSlackAttempts bounds the tries of one call that Slack answers 429.
-	maxSlackAttempts = 4
+	// maxSlackAttempts bounds the tries of one call that Slack answers 429: Slack's limits are
+	// per channel and per method, shared with whatever else posts there (another replica, a
+	// process that just restarted), so a few 1 s waits in a row are normal in a busy channel.
+	maxSlackAttempts = 10
 	// maxSlackRetryAfter caps a 429's wait: past it the message is reported as failed rather
 	// than holding a worker for minutes.
 	maxSlackRetryAfter = 30 * time.Second

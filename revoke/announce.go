@@ -11,6 +11,11 @@ import (
 	"revokebot/store"
 )
 
+// retryPost is how long after a failed post (Slack down, the bot not in the channel) this
+// process looks at the claim again: the reply is looked for in the thread first, so a post that
+// got out after all is not made twice.
+const retryPost = 15 * time.Second
+
 // The ts recorded for a claimed reply that was settled without a message of its own.
 const (
 	// noThread: the request has no approval message to reply under, so recovery does not try
@@ -97,7 +102,7 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 		defer s.doneWithStatus(e.RevocationID, mine)
 	}
 	now := s.now()
-	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: now})
+	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: now, Claimer: s.id})
 	if err != nil || !claimed {
 		return false, err
 	}
@@ -111,7 +116,7 @@ func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail
 			}
 			return true, errSuperseded
 		}
-		s.scheduleRecovery(now.Add(s.claimLease))
+		s.scheduleRecovery(s.now().Add(retryPost))
 		return true, err
 	}
 	return true, nil
@@ -152,7 +157,7 @@ func (s *Service) wasSuperseded(w *waitingStatus) bool {
 // supersede settles a status reply that a newer status of its revocation replaced before it was
 // posted: claimed, so no one posts it later, and recorded as superseded.
 func (s *Service) supersede(ctx context.Context, r store.Request, e Event) error {
-	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: s.now()})
+	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: e.Key(), ClaimedAt: s.now(), Claimer: s.id})
 	if err != nil || !claimed {
 		return err
 	}
@@ -265,11 +270,18 @@ func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) e
 		}
 		return s.store.MarkPosted(ctx, p.RequestID, p.Key, ts)
 	}
-	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) {
+	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) && s.mayBePosting(p) {
 		s.scheduleRecovery(until)
 		return nil
 	}
 	return s.post(ctx, r, e, "posted after a restart")
+}
+
+// mayBePosting reports whether another process that claimed p may be posting it right now. A
+// claim of this process is not being posted unless it is in flight (which recovery checks
+// first), and one of a process that stopped is posted at once.
+func (s *Service) mayBePosting(p store.Post) bool {
+	return p.Claimer != s.id && s.alive(p.Claimer)
 }
 
 // recoverRequestPost settles a claimed approval message: recorded already, found in the channel,
@@ -287,7 +299,7 @@ func (s *Service) recoverRequestPost(ctx context.Context, r store.Request, p sto
 		s.recordMessage(ctx, r)
 		return nil
 	}
-	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) {
+	if until := p.ClaimedAt.Add(s.claimLease); now.Before(until) && s.mayBePosting(p) {
 		s.scheduleRecovery(until)
 		return nil
 	}

@@ -66,13 +66,13 @@ func (s *Service) RepostRequests(ctx context.Context) error {
 // posts it.
 func (s *Service) postRequest(ctx context.Context, r store.Request) (store.Request, bool, error) {
 	now := s.now()
-	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: Event{Kind: RequestPosted}.Key(), ClaimedAt: now})
+	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: Event{Kind: RequestPosted}.Key(), ClaimedAt: now, Claimer: s.id})
 	if err != nil || !claimed {
 		return r, false, err
 	}
 	posted, err := s.postClaimedRequest(ctx, r)
 	if err != nil {
-		s.scheduleRecovery(now.Add(s.claimLease))
+		s.scheduleRecovery(s.now().Add(retryPost))
 		return r, false, err
 	}
 	return posted, true, nil

@@ -44,7 +44,8 @@ func TestExpiryTakesOnlyPendingRequestsPastTheTTLAndReplicasPostOnce(t *testing.
 		neverPosted := request(2*ttl, false)
 
 		for range 2 { // two replicas
-			stop := run(t, r.service(func(c *Config) { c.TTL = ttl }))
+			// Each replica is alive to the other: neither posts what the other claimed.
+			stop := run(t, r.service(func(c *Config) { c.TTL, c.Alive = ttl, func(string) bool { return true } }))
 			defer stop()
 		}
 

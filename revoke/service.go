@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
 	"revokebot/apiclient"
@@ -94,6 +95,10 @@ type Config struct {
 	// ExpiryInterval is the time between expiry sweeps: by default a tenth of the TTL, at most a
 	// minute and at least five seconds.
 	ExpiryInterval time.Duration
+	// Alive reports whether the process that claimed a reply (store.Post.Claimer) may still be
+	// posting it. Nil means this process is the only one: a claim of any other was left by one
+	// that stopped, and recovery posts it at once instead of waiting out the claim's lease.
+	Alive func(claimer string) bool
 	// Spawn runs background work — the submissions resumed at start — where the owner can drain
 	// it at shutdown, and reports whether it accepted it. Nil runs it in the caller.
 	Spawn func(name string, requestID string, run func(ctx context.Context)) bool
@@ -106,6 +111,8 @@ type Config struct {
 // Service is the revocation lifecycle. Its methods are safe for concurrent use; Run runs its
 // background loops and must run once.
 type Service struct {
+	id       string // this process, as it signs its claims
+	alive    func(claimer string) bool
 	store    store.Store
 	owl      AccessOwl
 	notifier Notifier
@@ -152,7 +159,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Alive == nil {
+		cfg.Alive = func(string) bool { return false }
+	}
 	s := &Service{
+		id:         uuid.NewString(),
+		alive:      cfg.Alive,
 		store:      cfg.Store,
 		owl:        cfg.AccessOwl,
 		notifier:   cfg.Notifier,

@@ -156,7 +156,10 @@ type Post struct {
 	RequestID uuid.UUID
 	Key       string
 	ClaimedAt time.Time
-	PostedTS  string // the reply's ts; empty until posted
+	// Claimer names the process that claimed it, so that recovery can tell a claim of a process
+	// that died (post it now) from one a live process may be posting right now (wait).
+	Claimer  string
+	PostedTS string // the reply's ts; empty until posted
 }
 
 // Requests stores requests and their approval messages.

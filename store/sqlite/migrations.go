@@ -114,6 +114,7 @@ var migrations = []string{
 		request_id TEXT NOT NULL REFERENCES requests (id),
 		key        TEXT NOT NULL,
 		claimed_at INTEGER NOT NULL,
+		claimer    TEXT NOT NULL DEFAULT '',
 		posted_ts  TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (request_id, key)
 	);

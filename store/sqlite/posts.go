@@ -11,8 +11,8 @@ import (
 
 // ClaimPost reserves a reply once per request and key.
 func (s *Store) ClaimPost(ctx context.Context, p store.Post) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO posts (request_id, key, claimed_at)
-		VALUES (?, ?, ?) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, micros(p.ClaimedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO posts (request_id, key, claimed_at, claimer)
+		VALUES (?, ?, ?, ?) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, micros(p.ClaimedAt), p.Claimer)
 	if err != nil {
 		return false, fmt.Errorf("claim reply %s of request %s: %w", p.Key, p.RequestID, err)
 	}
@@ -28,7 +28,7 @@ func (s *Store) MarkPosted(ctx context.Context, requestID uuid.UUID, key, ts str
 
 // UnpostedPosts returns claimed replies with no recorded ts, oldest first.
 func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT request_id, key, claimed_at, posted_ts
+	rows, err := s.db.QueryContext(ctx, `SELECT request_id, key, claimed_at, claimer, posted_ts
 		FROM posts WHERE posted_ts = '' ORDER BY claimed_at, request_id, key`)
 	if err != nil {
 		return nil, fmt.Errorf("list unposted replies: %w", err)
@@ -39,7 +39,7 @@ func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
 			requestID string
 			claimedAt int64
 		)
-		err := row.Scan(&requestID, &p.Key, &claimedAt, &p.PostedTS)
+		err := row.Scan(&requestID, &p.Key, &claimedAt, &p.Claimer, &p.PostedTS)
 		if err != nil {
 			return p, err
 		}

@@ -50,7 +50,7 @@ func testClaimPostOnce(t *testing.T, s store.Store) {
 func testUnpostedPosts(t *testing.T, s store.Store) {
 	r := NewRequest(1)
 	mustCreate(t, s, r)
-	first := store.Post{RequestID: r.ID, Key: "status/rev-1/processing_access", ClaimedAt: t0}
+	first := store.Post{RequestID: r.ID, Key: "status/rev-1/processing_access", ClaimedAt: t0, Claimer: "process-a"}
 	second := store.Post{RequestID: r.ID, Key: "status/rev-1/revoked", ClaimedAt: t0.Add(time.Minute)}
 	for _, p := range []store.Post{second, first} {
 		if _, err := s.ClaimPost(t.Context(), p); err != nil {
