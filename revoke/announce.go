@@ -27,6 +27,11 @@ const (
 	superseded = "superseded"
 )
 
+// errInFlight is what announce returns when this process is announcing the same reply already
+// (a tracker sweep meeting the first status a submission is announcing): that announcement
+// finishes the job.
+var errInFlight = errors.New("being announced already")
+
 // errSuperseded is what announce returns for a status reply a newer status of its revocation
 // replaced: recorded, never posted, and no longer what the request should show.
 var errSuperseded = errors.New("superseded by a newer status")
@@ -82,6 +87,10 @@ type replyKey struct {
 func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail string) (bool, error) {
 	key := replyKey{r.ID.String(), e.Key()}
 	s.replies.mu.Lock()
+	if s.replies.inflight[key] {
+		s.replies.mu.Unlock()
+		return false, errInFlight
+	}
 	s.replies.inflight[key] = true
 	s.replies.mu.Unlock()
 	defer func() {

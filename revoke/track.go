@@ -46,7 +46,7 @@ type tracker struct {
 	inflight   sync.WaitGroup
 
 	mu   sync.Mutex
-	busy map[string]bool // revocations whose change is being announced: sweeps leave them be
+	busy map[string]store.Status // revocations whose change is being announced, and to what
 
 	// The loop's own state.
 	lastSweep time.Time
@@ -57,7 +57,7 @@ type tracker struct {
 
 func newTracker(s *Service, maxBackoff time.Duration) *tracker {
 	return &tracker{s: s, maxBackoff: maxBackoff, wake: make(chan struct{}, 1), announcing: make(chan struct{}, maxAnnouncing),
-		busy: make(map[string]bool), listPages: 1}
+		busy: make(map[string]store.Status), listPages: 1}
 }
 
 // track records the revocation an item created, starts following it and announces its status
@@ -73,6 +73,9 @@ func (s *Service) track(ctx context.Context, r store.Request, it store.Item, rev
 	if err := s.store.SetRevocation(ctx, r.ID, it.AccessStateID, rev.ID, now.Add(s.poll)); err != nil {
 		return fmt.Errorf("track revocation %s: %w", rev.ID, err)
 	}
+	// The tracker goes on checking it, but leaves this status to this announcement.
+	s.tracker.hold(rev.ID, rev.Status)
+	defer s.tracker.release(rev.ID)
 	s.tracker.kick() // it sleeps until the next revocation is due, and this one is new
 	row, err := s.store.TrackedRevocation(ctx, rev.ID)
 	if err != nil {
@@ -86,11 +89,29 @@ func (s *Service) track(ctx context.Context, r store.Request, it store.Item, rev
 	return s.statusChanged(ctx, r, it, row, rev.Status, now)
 }
 
-// announcingNow reports whether a change of the revocation is being announced.
-func (t *tracker) announcingNow(revocationID string) bool {
+// hold marks a revocation whose change to status is being announced: sweeps that see the same
+// status leave it be meanwhile (a newer one they announce, and it takes the older's place).
+func (t *tracker) hold(revocationID string, status store.Status) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.busy[revocationID]
+	t.busy[revocationID] = status
+}
+
+// release ends hold, and wakes the loop: a change seen while this one was announced, or the
+// first check of a new revocation, is due.
+func (t *tracker) release(revocationID string) {
+	t.mu.Lock()
+	delete(t.busy, revocationID)
+	t.mu.Unlock()
+	t.kick()
+}
+
+// announcingNow reports whether the revocation's change to status is being announced.
+func (t *tracker) announcingNow(revocationID string, status store.Status) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.busy[revocationID]
+	return ok && st == status
 }
 
 // kick wakes the loop so that it looks at the tracked revocations again.
@@ -185,9 +206,6 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 		t.listPages = max(1, pages)
 	}
 	for _, row := range rows {
-		if t.announcingNow(row.RevocationID) {
-			continue // its change is on its way; the row is saved once it is announced
-		}
 		isDue := !row.NextCheck.After(now)
 		var observed store.Status
 		switch {
@@ -224,6 +242,9 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 			fetched++
 			observed = rev.Status
 		}
+		if t.announcingNow(row.RevocationID, observed) {
+			continue // this very change is on its way; the row is saved once it is announced
+		}
 		if observed == row.Status {
 			if isDue {
 				row.Unchanged++
@@ -236,9 +257,7 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 		// Changes are announced side by side and the sweep does not wait for them: Slack's
 		// pacing, not this loop, orders the replies of one channel, and the next sweep goes on
 		// seeing changes while a burst of replies waits for its turn.
-		t.mu.Lock()
-		t.busy[row.RevocationID] = true
-		t.mu.Unlock()
+		t.hold(row.RevocationID, observed)
 		t.inflight.Go(func() { t.announceChange(ctx, row, observed, now) })
 	}
 	if failedGets > 0 && fetched == 0 && listed == nil {
@@ -256,12 +275,7 @@ func (t *tracker) sweep(ctx context.Context, rows []store.Tracked, now time.Time
 // announcements while it does.
 func (t *tracker) announceChange(ctx context.Context, row store.Tracked, observed store.Status, now time.Time) {
 	s := t.s
-	defer func() {
-		t.mu.Lock()
-		delete(t.busy, row.RevocationID)
-		t.mu.Unlock()
-		t.kick() // a change seen while this one waited is announced next
-	}()
+	defer t.release(row.RevocationID)
 	t.announcing <- struct{}{}
 	defer func() { <-t.announcing }()
 	r, err := s.store.Request(ctx, row.RequestID)
@@ -284,9 +298,16 @@ func (t *tracker) announceChange(ctx context.Context, row store.Tracked, observe
 // brings the row and the message up to date.
 func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time) error {
 	it.RevocationID = row.RevocationID
-	_, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
-	if errors.Is(postErr, errSuperseded) {
-		return nil // the newer status shows and saves itself
+	claimed, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
+	if errors.Is(postErr, errSuperseded) || errors.Is(postErr, errInFlight) {
+		return nil // the newer status, or the announcement on its way, shows and saves itself
+	}
+	if !claimed && postErr == nil {
+		// Announced before: by whoever saved it already (nothing left to do), or by a process
+		// that stopped before it saved the row (bring the row and the message up to date).
+		if saved, err := s.store.TrackedRevocation(ctx, row.RevocationID); err == nil && saved.Status == status {
+			return nil
+		}
 	}
 	row.Status = status
 	row.Unchanged = 0
