@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"revokebot/app"
 	"revokebot/sandbox"
@@ -29,6 +30,9 @@ Usage:
   revokebot backup FILE
                        copy the store under DATA_DIR to FILE, which must not exist (- for
                        stdout); safe while the bot runs
+  revokebot audit-export [--since RFC3339] [--until RFC3339]
+                       write the audit trail under DATA_DIR to stdout, one JSON object a
+                       line, oldest first (since included, until not); safe while the bot runs
   revokebot sandbox [--listen 127.0.0.1:8080] [--data DIR]
                        run the bot against a fake Slack and a fake AccessOwl, with a web page
   revokebot version    print the version
@@ -55,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(stdout, stderr)
 	case "backup":
 		return backupStore(args[1:], stdout, stderr)
+	case "audit-export":
+		return exportAudit(args[1:], stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -121,6 +127,60 @@ func backupStore(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// exportAudit runs revokebot audit-export: 0 when the records are written, 1 when reading or
+// writing them fails, 2 on a usage or configuration error.
+func exportAudit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("revokebot audit-export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var since, until timeFlag
+	fs.Var(&since, "since", "the first moment to export, RFC3339 (2025-01-31T00:00:00Z); default: the oldest record")
+	fs.Var(&until, "until", "the moment to stop before, RFC3339; default: now and whatever comes while it runs")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "revokebot audit-export: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if !until.IsZero() && !since.Before(until.Time) {
+		fmt.Fprintln(stderr, "revokebot audit-export: --since must come before --until")
+		return 2
+	}
+	dataDir, err := app.LoadDataDir()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	n, err := app.ExportAudit(ctx, dataDir, since.Time, until.Time, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot audit-export: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "revokebot audit-export: %d audit records from %s\n", n, dataDir)
+	return 0
+}
+
+// timeFlag is a flag holding an RFC3339 time; zero when not given.
+type timeFlag struct{ time.Time }
+
+func (f *timeFlag) String() string {
+	if f.IsZero() {
+		return ""
+	}
+	return f.Format(time.RFC3339)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("want an RFC3339 time such as 2025-01-31T00:00:00Z: %w", err)
+	}
+	f.Time = t
+	return nil
+}
+
 func runBot(stderr io.Writer) int {
 	cfg, err := app.LoadConfig()
 	if err != nil {
@@ -128,6 +188,7 @@ func runBot(stderr io.Writer) int {
 		return 2
 	}
 	log := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	app.SetGCDefault()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := app.Run(ctx, cfg, app.Options{Version: version, Log: log}); err != nil {

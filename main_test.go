@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,10 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 
+	"revokebot/store"
 	"revokebot/store/sqlite"
 	"revokebot/store/storetest"
 )
@@ -273,4 +276,100 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+func TestAuditExportSubcommand(t *testing.T) {
+	dataDir := t.TempDir()
+	t.Setenv("DATA_DIR", dataDir)
+	st, err := sqlite.Open(t.Context(), dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
+	req := storetest.NewRequest(1)
+	for _, a := range []store.AuditRecord{
+		{At: t0.Add(time.Hour), RequestID: req.ID, Actor: "U0APPROVER", Action: store.ActionApprove, Outcome: store.OutcomeApproved},
+		{At: t0, RequestID: req.ID, Actor: "U0REQUEST", Action: store.ActionRequest, Outcome: store.OutcomeCreated, Detail: `GitHub · "acme/infra"`},
+		{At: t0.Add(2 * time.Hour), RequestID: req.ID, Actor: store.BotActor, Action: store.ActionSubmit, Outcome: store.OutcomeCreated, Detail: "rev-1"},
+	} {
+		if err := st.Audit(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type line struct {
+		At        time.Time `json:"at"`
+		RequestID string    `json:"request_id"`
+		Actor     string    `json:"actor"`
+		Action    string    `json:"action"`
+		Outcome   string    `json:"outcome"`
+		Detail    string    `json:"detail"`
+	}
+	id := req.ID.String()
+	created := line{t0, id, "U0REQUEST", "request", "created", `GitHub · "acme/infra"`}
+	approved := line{t0.Add(time.Hour), id, "U0APPROVER", "approve", "approved", ""}
+	submitted := line{t0.Add(2 * time.Hour), id, "revokebot", "submit", "created", "rev-1"}
+
+	tests := []struct {
+		name string
+		args []string
+		want []line
+	}{
+		{"everything, oldest first", nil, []line{created, approved, submitted}},
+		{"since is included", []string{"--since", "2026-01-31T10:00:00Z"}, []line{approved, submitted}},
+		{"until is not", []string{"--since", "2026-01-31T09:00:00Z", "--until", "2026-01-31T10:00:00Z"}, []line{created}},
+		{"in another zone", []string{"--until", "2026-01-31T11:30:00+01:00"}, []line{created, approved}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(append([]string{"audit-export"}, tt.args...), &stdout, &stderr); code != 0 {
+				t.Fatalf("exit code %d: %s", code, stderr.String())
+			}
+			var got []line
+			dec := json.NewDecoder(&stdout)
+			for dec.More() {
+				var l line
+				if err := dec.Decode(&l); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, l)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("exported records (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("one JSON object a line", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"audit-export"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit code %d: %s", code, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+		for _, l := range lines {
+			if !json.Valid([]byte(l)) {
+				t.Errorf("line %q is not one JSON object", l)
+			}
+		}
+		if len(lines) != 3 {
+			t.Errorf("%d lines, want 3", len(lines))
+		}
+	})
+	for _, bad := range [][]string{
+		{"--since", "yesterday"},
+		{"--since", "2026-01-31T10:00:00Z", "--until", "2026-01-31T10:00:00Z"},
+		{"extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"audit-export"}, bad...), &stdout, &stderr); code != 2 || stdout.Len() != 0 {
+			t.Errorf("audit-export %q: exit code %d, stdout %q; want a usage error (2) and nothing written", bad, code, stdout.String())
+		}
+	}
+	t.Run("no store there", func(t *testing.T) {
+		t.Setenv("DATA_DIR", t.TempDir())
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"audit-export"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no store there") {
+			t.Errorf("exit code %d, stderr %q; want 1 and that there is no store", code, stderr.String())
+		}
+	})
 }

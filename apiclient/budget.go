@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -111,8 +112,9 @@ type ServerLimit struct {
 }
 
 // take waits until the budget lets one request of class go and returns its Seq. A wait that
-// AccessOwl asked for and that is longer than maxPause fails at once with a pausedError rather
-// than hold a person for minutes; every other wait lasts as long as ctx allows.
+// AccessOwl asked for and that is longer than maxRetryAfter fails at once with a pausedError,
+// and a person's wait for the hour's room longer than maxBudgetWait with a *BudgetError, rather
+// than hold someone for minutes; every other wait lasts as long as ctx allows.
 func (c *Client) take(ctx context.Context, class Class) (uint64, error) {
 	for {
 		slot, err := c.budget.Take(ctx, class)
@@ -124,6 +126,9 @@ func (c *Client) take(ctx context.Context, class Class) (uint64, error) {
 		}
 		if slot.FromAccessOwl && slot.Duration > c.maxRetryAfter {
 			return 0, pausedError{remaining: slot.Duration}
+		}
+		if !slot.FromAccessOwl && class != ClassBackground && c.maxBudgetWait > 0 && slot.Duration > c.maxBudgetWait {
+			return 0, &BudgetError{Wait: slot.Duration}
 		}
 		// Waking up re-asks rather than assumes: people may have taken the room meanwhile.
 		if err := sleep(ctx, slot.Duration); err != nil {
@@ -140,6 +145,21 @@ func (c *Client) heed(ctx context.Context, l ServerLimit) {
 		c.log.WarnContext(ctx, "accessowl budget: cannot record AccessOwl's limit", "error", err)
 	}
 }
+
+// ErrBudgetSpent is what a *BudgetError matches with errors.Is.
+var ErrBudgetSpent = errors.New("accessowl: the hourly request budget is spent")
+
+// BudgetError is a person's call that was not sent because the token's hourly budget had no
+// room for longer than WithMaxBudgetWait: the hour's requests (this process's, or every
+// replica's with a shared Budget) were spent. Wait is when room frees, if nothing else takes it.
+type BudgetError struct{ Wait time.Duration }
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%s: room for the next request in %s", ErrBudgetSpent.Error(), e.Wait.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrBudgetSpent) true.
+func (e *BudgetError) Is(target error) bool { return target == ErrBudgetSpent }
 
 // pausedError says a call was not sent because AccessOwl asked for a longer wait than the cap.
 type pausedError struct{ remaining time.Duration }

@@ -203,6 +203,39 @@ func TestTheBudgetHoldsUnderPeoplesBurstsAndHammeringBackgroundWork(t *testing.T
 	})
 }
 
+// A person's call that would wait longer than WithMaxBudgetWait for the hour's room fails at
+// once, unsent, saying when room frees; a background call waits for it.
+func TestAPersonIsToldRatherThanHeldWhenTheHourIsSpent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &sendLog{}
+		c := newTestClient(t, log, WithRateLimit(10), WithBackgroundReserve(0))
+		for range 10 {
+			if _, err := c.GetUser(t.Context(), personID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Minute)
+		asked := time.Now()
+		_, err := c.GetUser(t.Context(), personID)
+		var spent *BudgetError
+		if !errors.As(err, &spent) || !errors.Is(err, ErrBudgetSpent) || spent.Wait != 59*time.Minute {
+			t.Fatalf("the 11th call: %v; want a *BudgetError with room in 59m", err)
+		}
+		if waited := time.Since(asked); waited != 0 {
+			t.Errorf("the refused call took %s, want at once", waited)
+		}
+		if n := len(log.sent()); n != 10 {
+			t.Errorf("%d requests sent, want the 10 the hour holds", n)
+		}
+		if _, err := c.GetUser(Background(t.Context()), personID); err != nil {
+			t.Fatalf("a background call: %v; want it to wait for room", err)
+		}
+		if waited := time.Since(asked); waited != 59*time.Minute {
+			t.Errorf("the background call waited %s, want 59m0s", waited)
+		}
+	})
+}
+
 func TestPeopleMaySpendTheWholeHourInABurst(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -218,7 +251,7 @@ func TestPeopleMaySpendTheWholeHourInABurst(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newTestClient(t, &sendLog{})
+				c := newTestClient(t, &sendLog{}, WithMaxBudgetWait(0))
 				var waits []time.Duration
 				for i := range tt.calls {
 					if i > 0 {

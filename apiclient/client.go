@@ -32,6 +32,10 @@ const (
 	// DefaultMaxRetryAfter caps how long a call waits on a 429's Retry-After; a longer wait
 	// fails at once so a person is told instead of being held.
 	DefaultMaxRetryAfter = 60 * time.Second
+	// DefaultMaxBudgetWait caps how long a person's call waits for the token's hourly budget;
+	// a longer wait fails at once with a *BudgetError, so the person is told "try again later"
+	// rather than held. Background calls wait as long as their context allows.
+	DefaultMaxBudgetWait = 10 * time.Second
 	// maxResponseBody bounds a successful response: a page of 100 expanded access states is a
 	// few hundred kilobytes.
 	maxResponseBody = 16 << 20
@@ -53,6 +57,7 @@ type Client struct {
 	baseBackoff   time.Duration
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
+	maxBudgetWait time.Duration
 	budget        Budget
 	random        func() float64
 	observe       func(Attempt)
@@ -80,6 +85,7 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 		baseBackoff:   DefaultBaseBackoff,
 		maxBackoff:    DefaultMaxBackoff,
 		maxRetryAfter: DefaultMaxRetryAfter,
+		maxBudgetWait: DefaultMaxBudgetWait,
 		perHour:       DefaultRateLimit,
 		reserve:       -1,
 		random:        rand.Float64,
@@ -113,6 +119,7 @@ func New(baseURL string, token secret.Token, opts ...Option) (*Client, error) {
 		baseBackoff:   cfg.baseBackoff,
 		maxBackoff:    cfg.maxBackoff,
 		maxRetryAfter: cfg.maxRetryAfter,
+		maxBudgetWait: cfg.maxBudgetWait,
 		budget:        b,
 		random:        cfg.random,
 		observe:       cfg.observer,
@@ -262,6 +269,10 @@ func (c *Client) do(ctx context.Context, req *request, v any) error {
 // waitError reports a call that ended while waiting: the context ended, or a 429's pause was
 // longer than the cap. The last attempt's error stays reachable with errors.Is/As.
 func (c *Client) waitError(req *request, err, lastErr error) error {
+	var spent *BudgetError
+	if errors.As(err, &spent) && lastErr == nil {
+		return fmt.Errorf("accessowl: %s %s: not sent: %w", req.method, c.pathOf(req), err)
+	}
 	var paused pausedError
 	if errors.As(err, &paused) {
 		return &RateLimitError{RetryAfter: paused.remaining, NotSent: true, Err: &Error{
@@ -378,14 +389,30 @@ func decode(body []byte, v any) error {
 	if v == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) == nil {
-		if data, ok := top["data"]; ok && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
-			body = data
-		}
+	var top struct {
+		Data dataProbe `json:"data"`
+	}
+	if json.Unmarshal(body, &top) == nil && top.Data.object != nil {
+		body = top.Data.object
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("accessowl: decode response: %w", err)
+	}
+	return nil
+}
+
+// dataProbe finds an object under "data" without copying it: a page of a list is a few hundred
+// kilobytes, and a json.RawMessage would copy its whole array only to learn it is not an
+// object.
+type dataProbe struct {
+	object []byte // "data"'s value when it is an object, a slice of the body
+}
+
+// UnmarshalJSON keeps b, which encoding/json slices from the body that decode holds until the
+// second decoding is done.
+func (p *dataProbe) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		p.object = b
 	}
 	return nil
 }

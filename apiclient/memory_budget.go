@@ -17,6 +17,9 @@ const (
 	// maxServerReset caps how long an X-RateLimit-Remaining is believed: no hourly limit resets
 	// later than a window from now, so a longer Reset is a misreading, not a reason to stop.
 	maxServerReset = window
+	// initialRing is how many send times MemoryBudget makes room for at first: a busy hour at
+	// AccessOwl's limit of 1,000. Larger limits grow the record as they are used.
+	initialRing = 1024
 )
 
 // DefaultReserve returns how much of perHour background work leaves to people by default: a
@@ -25,8 +28,8 @@ const (
 func DefaultReserve(perHour int) int { return perHour / 10 }
 
 // MemoryBudget is the Budget of one process. It admits at most perHour requests in any rolling
-// hour, exactly: it keeps the send times of the last hour's requests (a ring of perHour
-// timestamps, a few kilobytes) and decides from that record alone.
+// hour, exactly: it keeps the send times of the last hour's requests (a ring of at most perHour
+// timestamps of 8 bytes, grown as the hour fills) and decides from that record alone.
 //
 // A person's request goes now if fewer than perHour were sent in the hour ending now; otherwise
 // it waits until the oldest leaves the hour. People may spend the whole hour in one burst,
@@ -59,7 +62,7 @@ type MemoryBudget struct {
 	epoch     time.Time // the record's times are offsets from it: 8 bytes each
 
 	mu    sync.Mutex
-	sent  []time.Duration // a ring of the last hour's send times, oldest at head
+	sent  []time.Duration // a ring of the last hour's send times, oldest at head; grows to perHour
 	head  int
 	count int
 	taken uint64 // requests taken ever, the last Seq handed out
@@ -100,7 +103,7 @@ func newMemoryBudget(perHour, reserve int, now func() time.Time) (*MemoryBudget,
 		freeBelow: min((perHour+1)/2, perHour-reserve),
 		now:       now,
 		epoch:     now(),
-		sent:      make([]time.Duration, perHour),
+		sent:      make([]time.Duration, min(perHour, initialRing)),
 	}, nil
 }
 
@@ -116,6 +119,9 @@ func (b *MemoryBudget) Take(ctx context.Context, class Class) (Slot, error) {
 		return Slot{Wait: w}, nil
 	}
 	at := now.Sub(b.epoch)
+	if b.count == len(b.sent) {
+		b.growLocked()
+	}
 	b.sent[(b.head+b.count)%len(b.sent)] = at
 	b.count++
 	b.taken++
@@ -123,6 +129,15 @@ func (b *MemoryBudget) Take(ctx context.Context, class Class) (Slot, error) {
 		b.lastBackground, b.hasBackground = at, true
 	}
 	return Slot{Seq: b.taken}, nil
+}
+
+// growLocked doubles the ring, up to perHour, keeping its order; waitLocked never lets count
+// pass perHour, so a full ring of perHour is never grown.
+func (b *MemoryBudget) growLocked() {
+	grown := make([]time.Duration, min(2*len(b.sent), b.perHour))
+	n := copy(grown, b.sent[b.head:])
+	copy(grown[n:], b.sent[:b.head])
+	b.sent, b.head = grown, 0
 }
 
 // Delay says how long a request of class would wait now, if nothing else were sent meanwhile.

@@ -291,3 +291,30 @@ func TestPacedBackgroundRequestsAreEvenlySpacedUntilRoomFrees(t *testing.T) {
 		t.Errorf("request 41 at %s, want at the hour, when the burst leaves", at[40])
 	}
 }
+
+// The record starts small and grows as the hour fills, also when it has wrapped round: the hour
+// still holds exactly perHour, and the requests leave it in the order they were sent.
+func TestMemoryBudgetRecordGrowsWithoutLosingOrder(t *testing.T) {
+	const perHour = 3 * initialRing
+	s := newBudgetState(t, perHour, 0)
+	s.take(ClassPeople, initialRing-24) // moves the ring's head once they leave
+	s.clock.advance(time.Hour)
+	start := s.clock.t
+	for range perHour / 2 { // one a second: wraps round the first ring, then grows it twice
+		s.take(ClassPeople, 1)
+		s.clock.advance(time.Second)
+	}
+	s.clock.t = start.Add(30 * time.Minute)
+	s.take(ClassPeople, perHour-perHour/2)
+	if got := len(s.b.sent); got != perHour {
+		t.Errorf("record of %d after a full hour, want %d", got, perHour)
+	}
+	if w := s.delay(ClassPeople); w.Duration != 30*time.Minute {
+		t.Fatalf("a full hour: a person waits %s, want 30m0s, until the first request leaves", w.Duration)
+	}
+	s.clock.advance(30 * time.Minute)
+	s.take(ClassPeople, 1)
+	if w := s.delay(ClassPeople); w.Duration != time.Second {
+		t.Errorf("full again: a person waits %s, want 1s, until the second request leaves", w.Duration)
+	}
+}

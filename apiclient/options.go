@@ -20,6 +20,7 @@ type config struct {
 	baseBackoff   time.Duration
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
+	maxBudgetWait time.Duration
 	perHour       int
 	reserve       int // -1 means DefaultReserve(perHour)
 	budget        Budget
@@ -94,6 +95,19 @@ func WithMaxRetryAfter(d time.Duration) Option {
 			return fmt.Errorf("max Retry-After %s must not be negative", d)
 		}
 		c.maxRetryAfter = d
+		return nil
+	}
+}
+
+// WithMaxBudgetWait caps how long a person's call waits for the hourly budget (see Budget): a
+// longer wait fails at once with a *BudgetError saying when room frees. 0 waits as long as the
+// call's context allows. Background calls always wait.
+func WithMaxBudgetWait(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("max budget wait %s must not be negative", d)
+		}
+		c.maxBudgetWait = d
 		return nil
 	}
 }

@@ -934,7 +934,7 @@ func TestBudgetNeverMeetsTheFakesRateLimit(t *testing.T) {
 					return tr.RoundTrip(r)
 				})
 				c, err := apiclient.New(srv.URL, secret.New(owltest.DefaultToken),
-					apiclient.WithHTTPClient(&http.Client{Transport: stamp}), apiclient.WithRateLimit(perHour))
+					apiclient.WithHTTPClient(&http.Client{Transport: stamp}), apiclient.WithRateLimit(perHour), apiclient.WithMaxBudgetWait(0))
 				if err != nil {
 					t.Fatal(err)
 				}

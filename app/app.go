@@ -24,12 +24,14 @@ import (
 )
 
 const (
-	// workers and reservedWorkers bound the handlers running at once: with every AccessOwl call
-	// taking seconds, 64 in all keep a burst of clicks moving without letting it start
-	// thousands of goroutines. The reserved quarter runs only decisions and requests being
-	// made, so a flood of lookups (/revoke status, the form) never leaves an Approve waiting.
-	workers         = 48
-	reservedWorkers = 16
+	// workers and reservedWorkers bound the handlers running at once. Each one waiting on a slow
+	// AccessOwl holds a goroutine stack, a connection and a page of up to 100 expanded access
+	// states being read, about 70 KB, while queued work costs a few hundred bytes: 16 in all
+	// still send 8 requests a second at 2 s each, far more than the hourly budget allows after
+	// a burst. The reserved quarter runs only decisions and requests being made, so a flood of
+	// lookups (/revoke status, the form) never leaves an Approve waiting.
+	workers         = 12
+	reservedWorkers = 4
 	// queuedJobs is how many lookups may wait for a worker before people are told to retry;
 	// reservedQueue how many decisions and requests, in room that lookups cannot fill.
 	queuedJobs    = 4096
@@ -105,6 +107,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	m.WatchBudget(owl.BudgetAvailable)
 	m.WatchTracked(st.Tracking)
+	m.WatchStore(st.Count, st.Size)
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport), Timeout: slackCallTimeout}))
 
@@ -124,6 +127,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
 		// a reserve for people's clicks and lookups, which also go first whenever they compete.
 		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
+		Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
 		// Resubmissions run in the pool, so a shutdown drains them like any click. Nobody waits
 		// on them, so they take no reserved capacity: a backlog resubmitted after an outage
 		// cannot hold up the clicks of people who are waiting.

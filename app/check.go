@@ -15,6 +15,7 @@ import (
 	"revokebot/apiclient"
 	"revokebot/bot"
 	"revokebot/interactions"
+	"revokebot/store/sqlite"
 )
 
 // checkTimeout bounds each of revokebot check's calls: a service that takes longer is as good as
@@ -50,7 +51,8 @@ func (r CheckResult) OK() bool { return r.Outcome == CheckPassed }
 // Check tries cfg against the services it names, the way the bot will use them: Slack accepts
 // the bot token (auth.test) and the app-level token (apps.connections.open, which only hands out
 // a connection URL), the bot can see REVOKE_CHANNEL_ID and is in it, the approver groups exist,
-// AccessOwl accepts its token (one GET /users?limit=1), and DATA_DIR is writable. It changes
+// AccessOwl accepts its token (one GET /users?limit=1), and DATA_DIR and the store in it are
+// writable (a write rolled back). It changes
 // nothing anywhere, and every check runs even after one fails, so one run names every problem;
 // only the checks that need a working bot token are reported as not run without one, since
 // their answers would blame the wrong setting.
@@ -82,7 +84,7 @@ func Check(ctx context.Context, cfg Config, version string) []CheckResult {
 			results = append(results, notRun("REVOKE_APPROVERS", why+", so user group "+g+" could not be looked up"))
 		}
 	}
-	results = append(results, checkAccessOwl(ctx, cfg, hc, version), checkDataDir(cfg.DataDir))
+	results = append(results, checkAccessOwl(ctx, cfg, hc, version), checkDataDir(ctx, cfg.DataDir))
 	return results
 }
 
@@ -233,8 +235,10 @@ func checkAccessOwl(ctx context.Context, cfg Config, hc *http.Client, version st
 	}
 }
 
-// checkDataDir creates DATA_DIR if need be, as the store does, and writes a file in it.
-func checkDataDir(dir string) CheckResult {
+// checkDataDir creates DATA_DIR if need be, as the store does, writes a file in it, and, when the
+// store is there, makes a write in it that it rolls back: a folder can be writable while the
+// store in it is not (a file left read-only by a restore, one owned by another user).
+func checkDataDir(ctx context.Context, dir string, opts ...sqlite.Option) CheckResult {
 	const setting = "DATA_DIR"
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return failed(setting, err.Error())
@@ -245,7 +249,17 @@ func checkDataDir(dir string) CheckResult {
 	}
 	f.Close()
 	os.Remove(f.Name())
-	return passed(setting, fmt.Sprintf("%s is writable", dir))
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	exists, err := sqlite.CheckWritable(ctx, dir, opts...)
+	switch {
+	case err != nil:
+		return failed(setting, err.Error())
+	case !exists:
+		return passed(setting, fmt.Sprintf("%s is writable; the store is created there at the first start", dir))
+	default:
+		return passed(setting, fmt.Sprintf("%s and the store in it are writable", dir))
+	}
 }
 
 // slackUnreachable says why method's call did not reach Slack's Web API at apiURL — no answer

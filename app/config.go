@@ -32,6 +32,8 @@ type Config struct {
 	AllowSelfApproval bool          `envconfig:"REVOKE_ALLOW_SELF_APPROVAL" default:"false" desc:"may a requester approve their own request"`
 	RequestTTL        time.Duration `envconfig:"REVOKE_REQUEST_TTL" default:"72h" desc:"pending requests expire after this"`
 	StatusPoll        time.Duration `envconfig:"REVOKE_STATUS_POLL" default:"15s" desc:"shortest interval between two status checks of one revocation"`
+	Retention         time.Duration `envconfig:"REVOKE_RETENTION" default:"2160h" desc:"finished requests are deleted this long after their last activity; 0 keeps them for ever"`
+	AuditRetention    time.Duration `envconfig:"AUDIT_RETENTION" default:"8760h" desc:"audit records are deleted when this old; 0 keeps them for ever"`
 	DataDir           string        `envconfig:"DATA_DIR" default:"./data" desc:"where the embedded store keeps its file"`
 	ListenAddr        string        `envconfig:"LISTEN_ADDR" default:":9090" desc:"/healthz, /readyz, /metrics; empty disables"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
@@ -197,10 +199,22 @@ func (c Config) problems() []SettingError {
 	}
 	check(c.RequestTTL >= time.Minute, "REVOKE_REQUEST_TTL", "%s is shorter than a minute", c.RequestTTL)
 	check(c.StatusPoll >= time.Second, "REVOKE_STATUS_POLL", "%s is shorter than a second", c.StatusPoll)
+	checkRetention(c.Retention, "REVOKE_RETENTION", check)
+	checkRetention(c.AuditRetention, "AUDIT_RETENTION", check)
+	check(c.Retention <= 0 || c.AuditRetention <= 0 || c.AuditRetention >= c.Retention, "AUDIT_RETENTION",
+		"%s is shorter than REVOKE_RETENTION (%s): the audit trail must outlive the requests it describes", c.AuditRetention, c.Retention)
 	check(c.DataDir != "", "DATA_DIR", "empty")
 	check(slices.Contains(logLevels, c.LogLevel), "LOG_LEVEL", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "%q is not json or text", c.LogFormat)
 	return out
+}
+
+// minRetention is the shortest retention accepted: anything shorter is far more likely a
+// mistyped unit (90m for 90 days) than a wish to delete today's requests.
+const minRetention = 24 * time.Hour
+
+func checkRetention(d time.Duration, variable string, check func(ok bool, variable, format string, args ...any)) {
+	check(d == 0 || d >= minRetention, variable, "%s is shorter than a day (0 keeps for ever)", d)
 }
 
 func checkURL(raw string) error {

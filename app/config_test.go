@@ -38,7 +38,8 @@ func TestLoadConfigAppliesTheDocumentedDefaults(t *testing.T) {
 	}
 	if c.SlackAPIURL != "https://slack.com/api/" || c.AccessOwlURL != "https://api.accessowl.com" || c.AccessOwlRate != 1000 ||
 		c.RequestTTL != 72*time.Hour || c.StatusPoll != 15*time.Second || c.DataDir != "./data" || c.ListenAddr != ":9090" ||
-		c.LogLevel != "info" || c.LogFormat != "json" || c.AllowSelfApproval {
+		c.LogLevel != "info" || c.LogFormat != "json" || c.AllowSelfApproval ||
+		c.Retention != 90*24*time.Hour || c.AuditRetention != 365*24*time.Hour {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c.SlackBotToken.Reveal() != "xoxb-1-abc" || len(c.Approvers) != 2 {
@@ -66,6 +67,10 @@ func TestLoadConfigNamesTheSettingAtFault(t *testing.T) {
 		{"approver by name", map[string]string{"REVOKE_APPROVERS": "alice"}, "", "REVOKE_APPROVERS"},
 		{"TTL not a duration", map[string]string{"REVOKE_REQUEST_TTL": "3 days"}, "", "REVOKE_REQUEST_TTL"},
 		{"poll too short", map[string]string{"REVOKE_STATUS_POLL": "10ms"}, "", "REVOKE_STATUS_POLL"},
+		{"retention in the wrong unit", map[string]string{"REVOKE_RETENTION": "90m"}, "", "REVOKE_RETENTION"},
+		{"negative retention", map[string]string{"REVOKE_RETENTION": "-1h"}, "", "REVOKE_RETENTION"},
+		{"audit retention not a duration", map[string]string{"AUDIT_RETENTION": "1 year"}, "", "AUDIT_RETENTION"},
+		{"audit kept shorter than the requests", map[string]string{"REVOKE_RETENTION": "8760h", "AUDIT_RETENTION": "2160h"}, "", "AUDIT_RETENTION"},
 		{"unknown log level", map[string]string{"LOG_LEVEL": "loud"}, "", "LOG_LEVEL"},
 		{"unknown log format", map[string]string{"LOG_FORMAT": "xml"}, "", "LOG_FORMAT"},
 	}
@@ -196,9 +201,30 @@ func TestUsageListsEveryVariableWithItsDefault(t *testing.T) {
 	}
 	for _, want := range []string{"SLACK_APP_TOKEN", "required", "SLACK_API_URL", "https://slack.com/api/", "ACCESSOWL_RATE_LIMIT", "1000",
 		"REVOKE_REQUEST_TTL", "72h", "REVOKE_STATUS_POLL", "15s", "DATA_DIR", "./data", "LISTEN_ADDR", ":9090", "LOG_FORMAT", "json",
-		"REVOKE_ALLOW_SELF_APPROVAL", "REVOKE_APPROVERS", "REVOKE_CHANNEL_ID", "ACCESSOWL_API_URL", "LOG_LEVEL"} {
+		"REVOKE_ALLOW_SELF_APPROVAL", "REVOKE_APPROVERS", "REVOKE_CHANNEL_ID", "ACCESSOWL_API_URL", "LOG_LEVEL",
+		"REVOKE_RETENTION", "2160h", "AUDIT_RETENTION", "8760h"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestZeroRetentionKeepsForEverAndIsAccepted(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"REVOKE_RETENTION": "0", "AUDIT_RETENTION": "0"},
+		{"REVOKE_RETENTION": "0", "AUDIT_RETENTION": "8760h"},
+		{"REVOKE_RETENTION": "720h", "AUDIT_RETENTION": "0"},
+	} {
+		all := map[string]string{}
+		for k, v := range validEnv {
+			all[k] = v
+		}
+		for k, v := range env {
+			all[k] = v
+		}
+		setEnv(t, all)
+		if _, err := LoadConfig(); err != nil {
+			t.Errorf("%v refused: %v", env, err)
 		}
 	}
 }

@@ -158,6 +158,9 @@ func TestBadInputIsExplainedAndChangesNothing(t *testing.T) {
 		{"a missing reason", state.ID, "give a reason"},
 		{"an over-long reason", state.ID + " " + strings.Repeat("y", 256), "256 characters long"},
 		{"a malformed ID", "3f2b1c9e-7a4d-4e1b-9c2a left", "not a valid access state ID"},
+		// AccessOwl's whole list of access states is read and does not hold it: no approval
+		// message that nobody could ever act on.
+		{"an access state AccessOwl does not have", "3f2b1c9e-7a4d-4e1b-9c2a-000000000000 left", "AccessOwl has no access state"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

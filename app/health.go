@@ -121,7 +121,8 @@ func (h *health) ready(ctx context.Context) []string {
 	sctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
 	defer cancel()
 	if err := h.store.Ping(sctx); err != nil {
-		problems = append(problems, "the store does not answer: "+err.Error())
+		// Ping proves the store can write: one that only reads would fail the next decision.
+		problems = append(problems, "the store is not usable: "+err.Error())
 	}
 	if p := h.accessOwlProblem(ctx); p != "" {
 		problems = append(problems, p)

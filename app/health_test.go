@@ -45,7 +45,7 @@ func TestProbes(t *testing.T) {
 		{name: "not ready before Socket Mode connects",
 			before: answered(200), wantCode: 503, wantBody: "Slack Socket Mode is not connected"},
 		{name: "not ready when the store does not answer",
-			connected: true, storeErr: errors.New("database is closed"), before: answered(200), wantCode: 503, wantBody: "the store does not answer: database is closed"},
+			connected: true, storeErr: errors.New("database is closed"), before: answered(200), wantCode: 503, wantBody: "the store is not usable: database is closed"},
 		{name: "an idle bot asks AccessOwl itself and is ready when it answers",
 			connected: true, probe: func(r *readiness) error { answered(200)(r); return nil }, wantCode: 200, wantBody: "ready", wantProbe: true},
 		{name: "not ready when AccessOwl starts refusing the token",

@@ -18,6 +18,10 @@ import (
 // childEnv marks the test binary re-run as a revokebot process by TestSurvivesSIGKILL.
 const childEnv = "REVOKEBOT_E2E_CHILD"
 
+// botBinaryEnv, when set, names a built revokebot that startProcess runs (as "revokebot run")
+// instead of re-running the test binary, so that the process measured is the one released.
+const botBinaryEnv = "REVOKEBOT_BOT_BINARY"
+
 // TestBotProcess is not a test: it is the bot process that TestSurvivesSIGKILL starts and kills,
 // configured by the environment exactly as the program is.
 func TestBotProcess(t *testing.T) {
@@ -28,6 +32,7 @@ func TestBotProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	SetGCDefault()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, cfg, Options{Version: "e2e", Log: NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)}); err != nil {
@@ -106,6 +111,11 @@ func (w *world) startProcess(extra ...string) *exec.Cmd {
 	w.t.Helper()
 	seen := w.lastConnection()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBotProcess$", "-test.v")
+	if bin := os.Getenv(botBinaryEnv); bin != "" {
+		// The program itself rather than the test binary, which also links the fakes and the
+		// test harness: what memory measurements want to see.
+		cmd = exec.Command(bin, "run")
+	}
 	cmd.Env = append(os.Environ(), childEnv+"=1",
 		"SLACK_APP_TOKEN="+w.cfg.SlackAppToken.Reveal(),
 		"SLACK_BOT_TOKEN="+w.cfg.SlackBotToken.Reveal(),

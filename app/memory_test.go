@@ -22,9 +22,10 @@ const memoryEnv = "REVOKEBOT_MEMORY"
 // TestMemoryWithThousandTracked measures the bot's resident memory with REVOKEBOT_MEMORY_TRACKED
 // (default 1,000) revocations in flight. The store and AccessOwl are seeded as if they had all
 // been approved and submitted (admin-provisioned, so they stay processing), then the bot runs
-// as its own process — the test binary re-run, as in TestSurvivesSIGKILL — so that its memory
-// is not mixed with the fakes'. Once it has swept the whole list several times, its VmRSS and
-// VmHWM are read from /proc/<pid>/status.
+// as its own process — the test binary re-run, as in TestSurvivesSIGKILL, or the program named
+// by REVOKEBOT_BOT_BINARY — so that its memory is not mixed with the fakes'. Once it has swept
+// the whole list several times, its VmRSS, VmHWM, RssFile and RssAnon are read from
+// /proc/<pid>/status.
 func TestMemoryWithThousandTracked(t *testing.T) {
 	if os.Getenv(memoryEnv) == "" {
 		t.Skip("a measurement: set " + memoryEnv + "=1 (see README.md, \"Resident memory with 1,000 tracked revocations\")")
@@ -86,8 +87,12 @@ func TestMemoryWithThousandTracked(t *testing.T) {
 	if err := w.owl.Await(ctx, func(*owltest.Fake) bool { return lists() >= sweeps*pages }); err != nil {
 		t.Fatalf("the bot swept the %d tracked revocations fewer than %d times in 2 minutes (%d list pages): %v\n%s", n, sweeps, lists(), err, w.logs)
 	}
-	rss, hwm := procStatus(t, child.Process.Pid)
-	fmt.Printf("memory: tracked=%d list_pages_read=%d bot_vmrss_mb=%.1f bot_vmhwm_mb=%.1f\n", n, lists(), rss, hwm)
+	m, ok := readMemStatus(child.Process.Pid)
+	if !ok {
+		t.Fatalf("the bot process is gone\n%s", w.logs)
+	}
+	fmt.Printf("memory: tracked=%d list_pages_read=%d bot_vmrss_mb=%.1f bot_vmhwm_mb=%.1f bot_rssfile_mb=%.1f bot_rssanon_mb=%.1f\n",
+		n, lists(), m.rss, m.hwm, m.file, m.anon)
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -26,9 +27,18 @@ func TestALookupFloodDoesNotDelayAnApprove(t *testing.T) {
 
 	w.owl.SetFault("", owltest.Fault{Latency: owlLatency})
 	// Someone who may decide nothing asks after revocations that do not exist, again and
-	// again: every lookup holds a worker for the whole latency.
+	// again: every lookup would hold a worker for the whole latency, and spend the budget.
+	began := time.Now()
+	slowedDown := 0
 	for range lookups {
-		w.revoke(w.outsider, "status "+uuid.NewString())
+		if ack := w.revoke(w.outsider, "status "+uuid.NewString()); strings.Contains(string(ack.Payload), "Please slow down") {
+			slowedDown++
+		}
+	}
+	// The bound lets a person start ten lookups, then one every six seconds.
+	allowed := 10 + int(time.Since(began)/(6*time.Second)) + 1
+	if started := lookups - slowedDown; started > allowed {
+		t.Errorf("%d of %d lookups were started for one person, want at most %d; the rest told to slow down", started, lookups, allowed)
 	}
 	clicked := time.Now()
 	w.click(w.approver, m, "Approve")
@@ -48,6 +58,15 @@ func TestALookupFloodDoesNotDelayAnApprove(t *testing.T) {
 	t.Logf("the Approve's POST reached AccessOwl %s after the click, behind %d lookups", delay.Round(10*time.Millisecond), lookups)
 	if delay > approveBound {
 		t.Errorf("the Approve waited %s behind the lookups, want under %s", delay, approveBound)
+	}
+	gets := 0
+	for _, c := range w.owl.Calls() {
+		if c.Method == "GET" && strings.HasPrefix(c.Path, "/api/v1/access_revocations/") {
+			gets++
+		}
+	}
+	if gets > allowed {
+		t.Errorf("AccessOwl was asked after %d revocations for the one person, want at most %d", gets, allowed)
 	}
 }
 

@@ -36,19 +36,35 @@ func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 	metadata := slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: map[string]any{
 		"request_id": r.ID.String(), "key": revoke.Event{Kind: revoke.RequestPosted}.Key(),
 	}}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(Plain("Access revocation request")),
-		slack.NewSectionBlock(nil, requestFields(r), nil),
-		slack.NewContextBlock("revokebot_status", Mrkdwn(status)),
+	header := "Access revocation request"
+	if r.All {
+		header = truncate("Offboarding: all access of "+grantee(r), 150)
 	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(Plain(header)),
+		slack.NewSectionBlock(nil, requestFields(r), nil),
+	}
+	if len(r.Items) > 1 {
+		sections, shown := itemSections(r)
+		blocks = append(blocks, sections...)
+		if shown < len(r.Items) {
+			blocks = append(blocks, slack.NewContextBlock("revokebot_more",
+				Mrkdwn(fmt.Sprintf("…and %d more — the full list is in the thread.", len(r.Items)-shown))))
+		}
+	}
+	blocks = append(blocks, slack.NewContextBlock("revokebot_status", Mrkdwn(status)))
 	if r.State == store.Pending {
+		confirmLabel := "Revoke access"
+		if len(r.Items) > 1 {
+			confirmLabel = fmt.Sprintf("Revoke %d accesses", len(r.Items))
+		}
 		approve := slack.NewButtonBlockElement(ActionApprove, buttonValue, Plain("Approve")).
 			WithStyle(slack.StylePrimary).
 			WithConfirm(slack.NewConfirmationBlockObject(
-				Plain("Revoke this access?"),
+				Plain(confirmTitle(r)),
 				Mrkdwn(fmt.Sprintf("AccessOwl will remove %s's access to %s. This cannot be undone from Slack.",
 					Escape(r.Grantee.Name), accessText(r))),
-				Plain("Revoke access"),
+				Plain(confirmLabel),
 				Plain("Cancel")))
 		reject := slack.NewButtonBlockElement(ActionReject, buttonValue, Plain("Reject")).
 			WithStyle(slack.StyleDanger)
@@ -81,11 +97,8 @@ func requestFields(r store.Request) []*slack.TextBlockObject {
 			Mrkdwn("*Resource*\n"+resource(it)),
 			Mrkdwn("*Permissions*\n"+permissions(it.Permissions)))
 	default:
-		labels := make([]string, len(r.Items))
-		for i, it := range r.Items {
-			labels[i] = Escape(it.Label())
-		}
-		fields = append(fields, Mrkdwn(fmt.Sprintf("*Accesses (%d)*\n%s", len(r.Items), truncate(strings.Join(labels, "\n"), maxFieldText))))
+		// The accesses follow the fields, grouped by application (itemSections).
+		fields = append(fields, Mrkdwn(fmt.Sprintf("*Accesses*\n%d in %d applications", len(r.Items), len(groupByApplication(r.Items)))))
 	}
 	return append(fields,
 		Mrkdwn("*Requested by*\n"+Mention(r.RequesterID)),
@@ -141,38 +154,6 @@ func retrying(r store.Request) bool {
 	return false
 }
 
-// progress counts where the items of a request stand.
-func progress(items []store.Item) string {
-	var revoked, rejected, refused, processing, waiting, unanswered int
-	for _, it := range items {
-		switch {
-		case it.LastError != "" && !it.Settled():
-			unanswered++
-		case it.Refusal != "":
-			refused++
-		case it.Status == apiclient.RevocationRevoked:
-			revoked++
-		case it.Status == apiclient.RevocationRejected:
-			rejected++
-		case it.Status != "":
-			processing++
-		default:
-			waiting++
-		}
-	}
-	parts := []string{fmt.Sprintf("%d of %d revoked", revoked, len(items))}
-	for _, p := range []struct {
-		n    int
-		text string
-	}{{processing, "being removed"}, {waiting, "being submitted"}, {unanswered, "not answered by AccessOwl yet (retrying)"},
-		{rejected, "rejected"}, {refused, "refused by AccessOwl"}} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.text))
-		}
-	}
-	return strings.Join(parts, " · ") + "."
-}
-
 // ThreadReply is the thread reply about e. Its metadata names the reply's key, so a restarted bot can
 // find it in the thread; a status reply also names its revocation and status.
 func ThreadReply(r store.Request, e revoke.Event) []slack.MsgOption {
@@ -193,6 +174,12 @@ func replyText(r store.Request, e revoke.Event) string {
 	case revoke.AccessRefused:
 		return fmt.Sprintf("AccessOwl refused the revocation%s: %s %s, nothing was revoked.",
 			itemSuffix(r, e.Item), Escape(e.Item.Refusal), Mention(r.RequesterID))
+	case revoke.ItemsListed:
+		return listText(r, e.Page)
+	case revoke.Progress:
+		return "Progress: " + progress(r.Items)
+	case revoke.RequestFinished:
+		return finalText(r)
 	case revoke.RequestExpired:
 		return fmt.Sprintf("%s This request expired: no approver decided in time, so %s keeps access to %s. Ask again with `/revoke` if it is still needed.",
 			Mention(r.RequesterID), Escape(r.Grantee.Name), accessText(r))

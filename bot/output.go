@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -234,9 +236,58 @@ func (o *Output) Respond(ctx context.Context, responseURL string, options ...sla
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("respond: %w", err)
+		return fmt.Errorf("respond: %w", redactResponseURL(err, responseURL))
 	}
 	return nil
+}
+
+// redactResponseURL takes responseURL out of err. A response_url lets whoever holds it post as
+// the bot to the person who acted, for 30 minutes, and net/http's *url.Error spells the whole URL
+// out ("Post \"https://hooks.slack.com/actions/…\": dial tcp: …"), so the error of a failed
+// answer would carry it into every log line that reports it. Its host is kept, to say which
+// service failed. The *url.Error is changed in place, so that a caller who unwraps the error
+// finds no URL either; a message that still names it after that loses its chain rather than
+// leak it.
+func redactResponseURL(err error, responseURL string) error {
+	redacted := "[redacted response_url]"
+	u, perr := url.Parse(responseURL)
+	if perr == nil && u.Host != "" {
+		redacted = u.Scheme + "://" + u.Host + "/[redacted]"
+	}
+	for _, e := range errorChain(err) {
+		if ue, ok := e.(*url.Error); ok {
+			ue.URL = redacted
+		}
+	}
+	msg := err.Error()
+	secrets := []string{responseURL}
+	if perr == nil && len(u.Path) > 1 {
+		secrets = append(secrets, u.EscapedPath(), u.Path)
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, redacted)
+			err = errors.New(msg)
+		}
+	}
+	return err
+}
+
+// errorChain returns err and every error it wraps.
+func errorChain(err error) []error {
+	if err == nil {
+		return nil
+	}
+	out := []error{err}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		out = append(out, errorChain(u.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, errorChain(e)...)
+		}
+	}
+	return out
 }
 
 func (o *Output) channelLimiter(channel string) *rate.Limiter {

@@ -40,6 +40,12 @@ type ByPerson struct {
 	Reason      string
 }
 
+// AllOf is /revoke all @person <reason…>: an offboarding, every access the person has.
+type AllOf struct {
+	Person Mention
+	Reason string
+}
+
 // Mention names a Slack user. Slack sends <@U123|name> when the command escapes mentions, as
 // revokebot's manifest asks; a client that did not escape sends the bare @name, and only Handle
 // is set.
@@ -53,6 +59,7 @@ func (Help) isCommand()          {}
 func (Status) isCommand()        {}
 func (ByAccessState) isCommand() {}
 func (ByPerson) isCommand()      {}
+func (AllOf) isCommand()         {}
 
 // InputError says what is wrong with a /revoke line and how to fix it. Its text is safe to show
 // the person who typed it.
@@ -73,6 +80,7 @@ const (
 	usageByState  = "`/revoke <access_state_id> <reason>`"
 	usageByPerson = "`/revoke @person <application> <reason>`"
 	usageStatus   = "`/revoke status <revocation_id>`"
+	usageAll      = "`/revoke all @person <reason>`"
 )
 
 var (
@@ -96,6 +104,8 @@ func Parse(text string) (Command, error) {
 		return Help{}, nil
 	case "status":
 		return parseStatus(rest)
+	case "all":
+		return parseAll(rest)
 	}
 	if strings.HasPrefix(first, "<@") || strings.HasPrefix(first, "@") {
 		return parseByPerson(first, rest)
@@ -129,6 +139,25 @@ func parseStatus(rest string) (Command, error) {
 		return nil, malformedID("revocation", word, usageStatus)
 	}
 	return Status{RevocationID: id}, nil
+}
+
+func parseAll(rest string) (Command, error) {
+	word, rest := nextWord(rest)
+	if word == "" {
+		return nil, &InputError{Problem: "Whose access? `all` needs the person.", Fix: "Try " + usageAll + ", for example `/revoke all @alex left the company`."}
+	}
+	person, ok := parseMention(word)
+	if !ok {
+		return nil, &InputError{
+			Problem: fmt.Sprintf("`%s` is not a person I can look up.", plainText(word)),
+			Fix:     "Type @ and pick the person from Slack's list: " + usageAll + ".",
+		}
+	}
+	reason, err := parseReason(rest, usageAll)
+	if err != nil {
+		return nil, err
+	}
+	return AllOf{Person: person, Reason: reason}, nil
 }
 
 func parseByPerson(first, rest string) (Command, error) {

@@ -37,6 +37,8 @@ func TestParseAcceptsEveryForm(t *testing.T) {
 		{"quoted application with spaces", `<@U1|alex> "Google Workspace" left`, ByPerson{Person: Mention{UserID: "U1", Handle: "alex"}, Application: "Google Workspace", Reason: "left"}},
 		{"typographic quotes", "<@U1|alex> “Google Workspace” left", ByPerson{Person: Mention{UserID: "U1", Handle: "alex"}, Application: "Google Workspace", Reason: "left"}},
 		{"reason's Slack markup becomes plain text", stateID + " asked by <@U9|kim> in <#C1|it> &amp; <https://t.example/42|ticket 42>", ByAccessState{AccessStateID: id, Reason: "asked by @kim in #it & ticket 42"}},
+		{"offboarding", "all <@U012AB3CD|alex> left the company", AllOf{Person: Mention{UserID: "U012AB3CD", Handle: "alex"}, Reason: "left the company"}},
+		{"offboarding keyword in any case", "ALL @alex moved on", AllOf{Person: Mention{Handle: "alex"}, Reason: "moved on"}},
 		{"reason of exactly 255 characters", stateID + " " + strings.Repeat("é", 255), ByAccessState{AccessStateID: id, Reason: strings.Repeat("é", 255)}},
 	}
 	for _, tt := range tests {
@@ -73,6 +75,9 @@ func TestParseExplainsHowToFixBadInput(t *testing.T) {
 		{"a channel instead of a person", "<#C1|general> github left", "I did not understand `#general`", usageByPerson},
 		{"unclosed quote", `<@U1|alex> "Google Workspace left`, "no closing one", `"Google Workspace"`},
 		{"empty quoted application", `<@U1|alex> "" left`, "Which application?", usageByPerson},
+		{"all without a person", "all", "needs the person", usageAll},
+		{"all with a name without @", "all alex left", "not a person I can look up", usageAll},
+		{"all without a reason", "all <@U1|alex>", "give a reason", usageAll},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +97,7 @@ func TestParseExplainsHowToFixBadInput(t *testing.T) {
 }
 
 func TestHelpTextNamesEveryForm(t *testing.T) {
-	for _, usage := range []string{usageByState, usageByPerson, usageStatus, "`/revoke`"} {
+	for _, usage := range []string{usageByState, usageByPerson, usageStatus, usageAll, "`/revoke`"} {
 		if !strings.Contains(HelpText, usage) {
 			t.Errorf("help text lacks %s", usage)
 		}
@@ -107,6 +112,7 @@ func FuzzParse(f *testing.F) {
 		"", "help", "status " + stateID, stateID + " left", "<@U1|alex> github left",
 		`<@U1|alex> "Google Workspace" left`, "<@U1|alex> “Figma” moved", "@alex github left",
 		stateID + " <https://x|y> &amp;", "status", `<@U1> "`, "\u00a0" + stateID + "\u2003reason",
+		"all <@U1|alex> left", "all", "all alex left", "all <@U1>",
 	} {
 		f.Add(seed)
 	}
@@ -122,6 +128,11 @@ func FuzzParse(f *testing.F) {
 		switch c := cmd.(type) {
 		case OpenModal, Help, Status:
 		case ByAccessState:
+			checkReason(t, text, c.Reason)
+		case AllOf:
+			if c.Person.UserID == "" && c.Person.Handle == "" {
+				t.Fatalf("Parse(%q) names nobody: %#v", text, c)
+			}
 			checkReason(t, text, c.Reason)
 		case ByPerson:
 			if c.Person.UserID == "" && c.Person.Handle == "" {

@@ -4,46 +4,56 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
-	"github.com/slack-go/slack"
-
+	"revokebot/apiclient"
 	"revokebot/bot"
 	"revokebot/revoke"
 	"revokebot/store"
 )
+
+// click is what deciding needs from a click on Approve, Reject or Retry now.
+type click struct {
+	user        string // the clicker's Slack ID
+	responseURL string
+	channel     string // where the clicked message is
+	messageTS   string
+	actionID    string
+	value       string // the button's value (bot.EncodeButton)
+}
 
 // decide handles a click on Approve, Reject or Retry now (which is an Approve of an approved
 // request: it submits again). The store is the truth: the button only names
 // the request, every rule is checked against the stored request, and a button the store does
 // not back is refused. What the click did is told to the clicker; the message and the thread
 // are told by the lifecycle.
-func (h *Handler) decide(ctx context.Context, cb slack.InteractionCallback, action slack.BlockAction) {
-	clicker := cb.User.ID
-	b, err := bot.DecodeButton(action.Value)
+func (h *Handler) decide(ctx context.Context, c click) {
+	clicker := c.user
+	b, err := bot.DecodeButton(c.value)
 	if err != nil {
 		h.Log.Error("undecodable button", "user", clicker, "error", err)
-		h.respond(ctx, cb.ResponseURL, "", "revokebot cannot read this button, so nothing was done.")
+		h.respond(ctx, c.responseURL, "", "revokebot cannot read this button, so nothing was done.")
 		return
 	}
 	id := b.RequestID.String()
 	verb, state, audited := Approve, store.Approved, store.ActionApprove
-	if action.ActionID == bot.ActionReject {
+	if c.actionID == bot.ActionReject {
 		verb, state, audited = Reject, store.Rejected, store.ActionReject
 	}
 	refuse := func(detail, answer string) {
 		h.Lifecycle.Audit(ctx, store.AuditRecord{RequestID: b.RequestID, Actor: clicker, Action: audited, Outcome: store.OutcomeRefused, Detail: detail})
-		h.respond(ctx, cb.ResponseURL, id, answer)
+		h.respond(ctx, c.responseURL, id, answer)
 	}
 	stored, err := h.Lifecycle.Request(ctx, b.RequestID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Not a request this bot posted, or one removed since: nothing a click may act on.
-		h.Log.Error("a click names a request revokebot has no record of: refused", "request_id", id, "user", clicker, "channel", cb.Container.ChannelID)
+		h.Log.Error("a click names a request revokebot has no record of: refused", "request_id", id, "user", clicker, "channel", c.channel)
 		refuse("unknown request", "revokebot has no record of this request, so nothing was done. If the access should still go, ask again with `/revoke`.")
 		return
 	case err != nil:
 		h.Log.Error("could not read the request", "request_id", id, "error", err)
-		h.respond(ctx, cb.ResponseURL, id, msgInternal)
+		h.respond(ctx, c.responseURL, id, msgInternal)
 		return
 	}
 	if field := b.Disagrees(stored); field != "" {
@@ -55,7 +65,7 @@ func (h *Handler) decide(ctx context.Context, cb slack.InteractionCallback, acti
 		var refusal *Refusal
 		if !errors.As(err, &refusal) {
 			h.Log.Error("could not check the approver", "request_id", id, "user", clicker, "error", err)
-			h.respond(ctx, cb.ResponseURL, id, "I could not check with Slack whether you may decide this request, so nothing was done. Please try again in a moment.")
+			h.respond(ctx, c.responseURL, id, "I could not check with Slack whether you may decide this request, so nothing was done. Please try again in a moment.")
 			return
 		}
 		refuse(refusal.Message, refusal.Message)
@@ -64,15 +74,15 @@ func (h *Handler) decide(ctx context.Context, cb slack.InteractionCallback, acti
 	d, err := h.Lifecycle.Decide(ctx, revoke.Click{
 		RequestID: b.RequestID,
 		Decision:  store.Decision{State: state, By: clicker, At: h.Now().UTC()},
-		Channel:   cb.Container.ChannelID, MessageTS: cb.Container.MessageTs,
+		Channel:   c.channel, MessageTS: c.messageTS,
 	})
 	if err != nil {
 		h.Log.Error("could not record the decision", "request_id", id, "error", err)
-		h.respond(ctx, cb.ResponseURL, id, msgInternal)
+		h.respond(ctx, c.responseURL, id, msgInternal)
 		return
 	}
 	if text := answer(d, state); text != "" {
-		h.respond(ctx, cb.ResponseURL, id, text)
+		h.respond(ctx, c.responseURL, id, text)
 	}
 }
 
@@ -99,6 +109,10 @@ func answer(d revoke.Decided, asked store.State) string {
 	case revoke.TokenRefused:
 		return "AccessOwl refused revokebot's API token, so nothing was revoked. Please tell whoever runs revokebot; once it is fixed, click Approve again."
 	case revoke.NotAnswered:
+		var spent *apiclient.BudgetError
+		if errors.As(worst.Err, &spent) {
+			return fmt.Sprintf("Approved. AccessOwl's hourly request budget is spent, so the revocation is not submitted yet: revokebot submits it by itself when room frees, in about %s. The request's thread will say when.", roughly(spent.Wait))
+		}
 		return "AccessOwl did not answer, so the revocation is not submitted yet. revokebot keeps retrying by itself with the same key, so AccessOwl will not revoke twice; the request's message has a Retry now button to try at once."
 	case revoke.Unconfirmed:
 		return "This request was first sent to AccessOwl longer ago than AccessOwl remembers, and its revocation cannot be found, so revokebot will not send it again (that could revoke twice). Please check the revocation in AccessOwl."
@@ -108,4 +122,16 @@ func answer(d revoke.Decided, asked store.State) string {
 		return msgInternal
 	}
 	return "" // created: the thread announces it
+}
+
+// roughly says a wait the way a person would: "a minute", "12 minutes", "2 hours".
+func roughly(d time.Duration) string {
+	switch m := int(d.Round(time.Minute).Minutes()); {
+	case m <= 1:
+		return "a minute"
+	case m < 120:
+		return fmt.Sprintf("%d minutes", m)
+	default:
+		return fmt.Sprintf("%d hours", (m+30)/60)
+	}
 }

@@ -78,6 +78,9 @@ type Handler struct {
 	Deps
 	channel string
 
+	lookups  *limiter // how fast each person may start lookups in AccessOwl
+	requests *limiter // how fast each person may make requests by command
+
 	mu        sync.Mutex
 	clicks    map[string]time.Time // recently handled clicks
 	lastSweep time.Time            // when clicks was last cleared of old entries
@@ -90,7 +93,7 @@ func NewHandler(channel string, deps Deps) *Handler {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	return &Handler{Deps: deps, channel: channel, clicks: make(map[string]time.Time)}
+	return &Handler{Deps: deps, channel: channel, clicks: make(map[string]time.Time), lookups: newLimiter(lookupBurst, lookupEvery), requests: newLimiter(requestBurst, requestEvery)}
 }
 
 // SlashCommand answers /revoke. Input errors and help are answered in the ack itself; anything
@@ -101,6 +104,22 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 		return bot.Reply{Ack: ephemeral(err.Error())}
 	}
 	id := uuid.NewSHA1(requestNamespace, []byte("slash:"+cmd.TriggerID))
+	var (
+		limit *limiter
+		what  string
+	)
+	switch parsed.(type) {
+	case commands.ByAccessState, commands.ByPerson:
+		limit, what = h.requests, "requests"
+	case commands.Status:
+		limit, what = h.lookups, "lookups"
+	}
+	if limit != nil {
+		if ok, wait := limit.allow(cmd.UserID, h.Now()); !ok {
+			h.Log.Info("refused: too many from one person", "user", cmd.UserID, "kind", what, "retry_in", wait)
+			return bot.Reply{Ack: ephemeral(limit.slowDownText(what, wait))}
+		}
+	}
 	switch c := parsed.(type) {
 	case commands.Help:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}
@@ -155,10 +174,26 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			h.Log.Info("ignored a click delivered twice", "request_id", requestID, "user", cb.User.ID, "action", action.ActionID, "action_ts", action.ActionTs)
 			return bot.Reply{}
 		}
-		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, cb, *action) }}
+		// The job may wait in the queue behind slow AccessOwl calls, so it holds the few fields
+		// deciding needs rather than the whole callback (about 4 KB besides its strings).
+		c := click{
+			user: cb.User.ID, responseURL: cb.ResponseURL, channel: cb.Container.ChannelID, messageTS: cb.Container.MessageTs,
+			actionID: action.ActionID, value: action.Value,
+		}
+		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, c) }}
 	case bot.ActionPerson:
 		if cb.View.CallbackID == bot.ModalCallback {
-			return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.choosePerson(ctx, cb, action.SelectedUser) }}
+			ok, wait := h.lookups.allow(cb.User.ID, h.Now())
+			if !ok {
+				h.Log.Info("refused: too many from one person", "user", cb.User.ID, "kind", "lookups", "retry_in", wait)
+			}
+			return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) {
+				if !ok {
+					h.showNote(ctx, cb, action.SelectedUser, h.lookups.slowDownText("lookups", wait))
+					return
+				}
+				h.choosePerson(ctx, cb, action.SelectedUser)
+			}}
 		}
 	}
 	return bot.Reply{}

@@ -40,12 +40,19 @@ func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback
 	case errors.As(err, &input):
 		note = input.Problem
 	case err != nil:
-		h.Log.Error("could not load access for the form", "request_id", formRequestID(cb), "user", slackID, "error", err)
-		note = "I could not reach AccessOwl to list their access. Choose the person again in a moment."
+		note = h.lookupFailure(formRequestID(cb), err)
 	case len(access) == 0:
 		note = fmt.Sprintf("%s has no active access in AccessOwl: there is nothing to revoke.", bot.Escape(nameOf(person)))
 	}
-	view := bot.RequestModal(slackID, access, note)
+	h.updateForm(ctx, cb, bot.RequestModal(slackID, access, note))
+}
+
+// showNote shows note in the form in place of the chosen person's access.
+func (h *Handler) showNote(ctx context.Context, cb slack.InteractionCallback, slackID, note string) {
+	h.updateForm(ctx, cb, bot.RequestModal(slackID, nil, note))
+}
+
+func (h *Handler) updateForm(ctx context.Context, cb slack.InteractionCallback, view slack.ModalViewRequest) {
 	// The hash makes Slack refuse this update if the form changed meanwhile (the person chose
 	// someone else): the newer choice's update wins.
 	if _, err := h.Slack.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID); err != nil {
@@ -65,27 +72,39 @@ func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
 		Priority: bot.PriorityLow,
 		Fallback: slack.OptionsResponse{},
 		Payload: func(ctx context.Context) (any, func(context.Context)) {
+			if access, ok := h.Resolver.CachedAccess(slackID); ok {
+				return accessOptions(access, query), nil
+			}
+			if ok, wait := h.lookups.allow(cb.User.ID, h.Now()); !ok {
+				h.Log.Info("refused: too many from one person", "user", cb.User.ID, "kind", "lookups", "retry_in", wait)
+				return slack.OptionsResponse{}, nil
+			}
 			person, err := h.Resolver.Person(ctx, slackID)
 			if err != nil {
 				return slack.OptionsResponse{}, nil
 			}
-			access, err := h.Resolver.ActiveAccess(ctx, person)
+			access, err := h.Resolver.RecentAccess(ctx, person)
 			if err != nil {
-				h.Log.Warn("could not list access for a search", "request_id", formRequestID(cb), "user", slackID, "error", err)
+				h.lookupFailure(formRequestID(cb), err) // an option list has no room for words
 				return slack.OptionsResponse{}, nil
 			}
-			var options []*slack.OptionBlockObject
-			for _, a := range access {
-				if len(options) == bot.MaxStaticOptions {
-					break
-				}
-				if strings.Contains(strings.ToLower(a.Label()), query) {
-					options = append(options, bot.AccessOption(a))
-				}
-			}
-			return slack.OptionsResponse{Options: options}, nil
+			return accessOptions(access, query), nil
 		},
 	}
+}
+
+// accessOptions are the accesses whose label contains query, as many as an option list holds.
+func accessOptions(access []store.Item, query string) slack.OptionsResponse {
+	var options []*slack.OptionBlockObject
+	for _, a := range access {
+		if len(options) == bot.MaxStaticOptions {
+			break
+		}
+		if strings.Contains(strings.ToLower(a.Label()), query) {
+			options = append(options, bot.AccessOption(a))
+		}
+	}
+	return slack.OptionsResponse{Options: options}
 }
 
 // submitModal validates the form in the ack — errors are shown inline — and, once it is valid,
@@ -124,12 +143,23 @@ func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 			case errors.Is(err, ErrStateUnknown):
 				return formError("This access is no longer listed in AccessOwl. Choose the person again to refresh the list.")
 			case err != nil:
-				h.Log.Error("could not check the chosen access", "request_id", id.String(), "error", err)
-				return formError("I could not reach AccessOwl to check this access. Please submit again.")
+				return formError(h.lookupFailure(id.String(), err))
 			}
-			if grantee.SlackID == "" {
-				grantee.SlackID = slackID
+			// The form lists the chosen person's access, but the access state is found by its
+			// ID: it must be that person's, or the request would show one person and revoke
+			// another's access.
+			chosen, err := h.Resolver.Person(ctx, slackID)
+			switch {
+			case errors.As(err, &input):
+				return formError(input.Problem)
+			case err != nil:
+				return formError(h.lookupFailure(id.String(), err))
+			case chosen.AccessOwlID != grantee.AccessOwlID:
+				h.lookupFailure(id.String(), fmt.Errorf("%w: the form chose %s (AccessOwl user %s) and access state %s of AccessOwl user %s",
+					ErrMismatch, slackID, chosen.AccessOwlID, stateID, grantee.AccessOwlID))
+				return formError("This access is not the chosen person's. Choose the person again to refresh the list.")
 			}
+			grantee.SlackID = slackID
 			r := h.newRequest(id, cb.User.ID, grantee, item, reason)
 			// An empty ack closes the form; the request is created after it.
 			return nil, func(ctx context.Context) {

@@ -115,12 +115,25 @@ func (h *Handler) answerLookupError(ctx context.Context, cmd slack.SlashCommand,
 		h.respond(ctx, cmd.ResponseURL, id.String(), input.Error())
 		return
 	}
-	h.Log.Error("lookup failed", "request_id", id.String(), "error", err)
-	text := "I could not reach AccessOwl to look that up, and nothing was changed. Please try again in a minute."
-	if errors.Is(err, apiclient.ErrUnauthorized) || errors.Is(err, apiclient.ErrForbidden) {
-		text = "AccessOwl refused revokebot's API token, so nothing can be looked up. Please tell whoever runs revokebot."
+	h.respond(ctx, cmd.ResponseURL, id.String(), h.lookupFailure(id.String(), err))
+}
+
+// lookupFailure logs why a lookup for a person failed and returns what they are told.
+func (h *Handler) lookupFailure(requestID string, err error) string {
+	var spent *apiclient.BudgetError
+	switch {
+	case errors.As(err, &spent):
+		h.Log.Warn("lookup not sent: the hourly budget is spent", "request_id", requestID, "error", err)
+		return fmt.Sprintf("AccessOwl's hourly request budget is spent, so nothing could be looked up and nothing was changed. Please try again in about %s.", roughly(spent.Wait))
+	case errors.Is(err, ErrMismatch):
+		h.Log.Error("AccessOwl's answer does not match the lookup: refused", "request_id", requestID, "error", err)
+		return "AccessOwl answered with someone else's details than I asked for, so I stopped and nothing was changed. Please tell whoever runs revokebot; the details are in its logs."
+	case errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrForbidden):
+		h.Log.Error("lookup failed", "request_id", requestID, "error", err)
+		return "AccessOwl refused revokebot's API token, so nothing can be looked up. Please tell whoever runs revokebot."
 	}
-	h.respond(ctx, cmd.ResponseURL, id.String(), text)
+	h.Log.Error("lookup failed", "request_id", requestID, "error", err)
+	return "I could not reach AccessOwl to look that up, and nothing was changed. Please try again in a minute."
 }
 
 func noMatchText(person store.Person, app string, access []store.Item) string {
@@ -175,8 +188,11 @@ func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands
 		h.respond(ctx, cmd.ResponseURL, id, fmt.Sprintf("AccessOwl has no revocation `%s`. Check the ID in the request's thread.", id))
 		return
 	case err != nil:
-		h.Log.Error("status lookup failed", "revocation_id", id, "error", err)
-		h.respond(ctx, cmd.ResponseURL, id, "I could not reach AccessOwl to look that up. Please try again in a minute.")
+		h.respond(ctx, cmd.ResponseURL, id, h.lookupFailure(id, err))
+		return
+	}
+	if !strings.EqualFold(rev.ID, id) {
+		h.respond(ctx, cmd.ResponseURL, id, h.lookupFailure(id, fmt.Errorf("%w: asked for revocation %s, answered %s", ErrMismatch, id, rev.ID)))
 		return
 	}
 	text := fmt.Sprintf("Revocation `%s` is *%s* (submitted %s).", id, rev.Status, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +30,22 @@ const (
 	stateSearchLimit = 500
 	// maxCachedStates bounds the cache; past it, the oldest half is dropped.
 	maxCachedStates = 10_000
+	// personCacheTTL is how long the AccessOwl user found for a Slack user is reused: a form's
+	// searches and a person's next commands ask for the same person again and again, and an
+	// email rarely changes.
+	personCacheTTL = 5 * time.Minute
+	// listingCacheTTL is how long a person's listed access answers the form's search as they
+	// type, so that each keystroke is not a listing of AccessOwl's. Commands and the choice of
+	// a person in the form list afresh.
+	listingCacheTTL = time.Minute
+	// maxCachedPeople bounds the people and listings remembered; past it, the stale are dropped.
+	maxCachedPeople = 1_000
 )
+
+// ErrMismatch means AccessOwl answered with something other than what was asked: a user with
+// another email, an access state of someone else. The resolver trusts AccessOwl's filters no
+// further than it can check them, so such an answer is refused whole.
+var ErrMismatch = errors.New("AccessOwl's answer does not match what was asked")
 
 // AccessOwl is what the resolver reads from AccessOwl; *apiclient.Client satisfies it.
 type AccessOwl interface {
@@ -49,8 +66,20 @@ type Resolver struct {
 	slack SlackUsers
 	now   func() time.Time
 
-	mu     sync.Mutex
-	states map[string]cachedState
+	mu       sync.Mutex
+	states   map[string]cachedState
+	people   map[string]cachedPerson  // by Slack user ID
+	listings map[string]cachedListing // by AccessOwl user ID
+}
+
+type cachedPerson struct {
+	person store.Person
+	at     time.Time
+}
+
+type cachedListing struct {
+	items []store.Item
+	at    time.Time
 }
 
 // cachedState is an access state as it was listed: whose, and what.
@@ -65,11 +94,16 @@ func NewResolver(owl AccessOwl, slackUsers SlackUsers, now func() time.Time) *Re
 	if now == nil {
 		now = time.Now
 	}
-	return &Resolver{owl: owl, slack: slackUsers, now: now, states: make(map[string]cachedState)}
+	return &Resolver{owl: owl, slack: slackUsers, now: now, states: make(map[string]cachedState),
+		people: make(map[string]cachedPerson), listings: make(map[string]cachedListing)}
 }
 
-// Person finds the AccessOwl user behind a Slack user, through the email Slack shows for them.
+// Person finds the AccessOwl user behind a Slack user, through the email Slack shows for them:
+// the user AccessOwl finds by that email, which must be theirs (ErrMismatch otherwise).
 func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, error) {
+	if p, ok := r.cachedPerson(slackID); ok {
+		return p, nil
+	}
 	u, err := r.slack.GetUserInfoContext(ctx, slackID)
 	if err != nil {
 		if bot.SlackErrorCode(err) == "user_not_found" {
@@ -93,38 +127,116 @@ func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, er
 			Fix:     "Check in AccessOwl which email they are known by; `/revoke <access_state_id> <reason>` works with the ID directly.",
 		}
 	}
-	return store.Person{AccessOwlID: users[0].ID, SlackID: slackID, Name: displayName(users[0], u), Email: users[0].Email}, nil
+	i := slices.IndexFunc(users, func(au apiclient.User) bool { return strings.EqualFold(au.Email, u.Profile.Email) })
+	if i < 0 || users[i].ID == "" {
+		return store.Person{}, fmt.Errorf("%w: a search for the email %s answered %d users, none with that email (the first: %s)",
+			ErrMismatch, u.Profile.Email, len(users), users[0].Email)
+	}
+	p := store.Person{AccessOwlID: users[i].ID, SlackID: slackID, Name: displayName(users[i], u), Email: users[i].Email}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.people[slackID] = cachedPerson{person: p, at: r.now()}
+	r.sweepPeopleLocked()
+	return p, nil
 }
 
 // ActiveAccess lists a person's active access states, newest first as AccessOwl returns them,
-// and remembers them for AccessState.
+// and remembers them for AccessState and RecentAccess. Every state listed must be the person's:
+// one of someone else's fails the whole listing with ErrMismatch, since a request made from it
+// would show one person and revoke another's access.
 func (r *Resolver) ActiveAccess(ctx context.Context, grantee store.Person) ([]store.Item, error) {
 	var items []store.Item
 	for s, err := range r.owl.AllAccessStates(ctx, apiclient.AccessStateListOptions{GranteeUserID: grantee.AccessOwlID, Expand: apiclient.ExpandAll}) {
 		if err != nil {
 			return nil, fmt.Errorf("list access of %s: %w", grantee.AccessOwlID, err)
 		}
+		if s.GranteeUserID == nil || *s.GranteeUserID != grantee.AccessOwlID {
+			whose := "nobody"
+			if s.GranteeUserID != nil {
+				whose = *s.GranteeUserID
+			}
+			return nil, fmt.Errorf("%w: listing the access of %s answered access state %s of %s", ErrMismatch, grantee.AccessOwlID, s.ID, whose)
+		}
 		if !s.Active() {
 			continue
 		}
-		person, it := stateOf(s)
-		if person.SlackID == "" {
-			person.SlackID = grantee.SlackID
-		}
-		r.remember(person, it)
+		_, it := stateOf(s)
 		items = append(items, it)
 	}
-	return items, nil
+	// Only a listing accepted whole is remembered.
+	for _, it := range items {
+		r.remember(grantee, it)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.listings[grantee.AccessOwlID] = cachedListing{items: items, at: r.now()}
+	r.sweepPeopleLocked()
+	return slices.Clone(items), nil
+}
+
+// RecentAccess is ActiveAccess answered from a listing of the last minute when there is one:
+// for the form's search, which asks again at every keystroke.
+func (r *Resolver) RecentAccess(ctx context.Context, grantee store.Person) ([]store.Item, error) {
+	if items, ok := r.RecentListing(grantee); ok {
+		return items, nil
+	}
+	return r.ActiveAccess(ctx, grantee)
+}
+
+// RecentListing is the person's access as listed within the last minute, if it was.
+func (r *Resolver) RecentListing(grantee store.Person) ([]store.Item, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.listings[grantee.AccessOwlID]
+	if !ok || r.now().Sub(l.at) > listingCacheTTL {
+		return nil, false
+	}
+	return slices.Clone(l.items), true
+}
+
+// CachedAccess is the access of the Slack user slackID as listed within the last minute, found
+// without asking anyone; false when either the person or the listing is not at hand.
+func (r *Resolver) CachedAccess(slackID string) ([]store.Item, bool) {
+	p, ok := r.cachedPerson(slackID)
+	if !ok {
+		return nil, false
+	}
+	return r.RecentListing(p)
+}
+
+// cachedPerson is the AccessOwl user found for a Slack user within the last minutes, if any.
+func (r *Resolver) cachedPerson(slackID string) (store.Person, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.people[slackID]
+	if !ok || r.now().Sub(c.at) > personCacheTTL {
+		return store.Person{}, false
+	}
+	return c.person, true
+}
+
+// sweepPeopleLocked drops stale people and listings once there are too many to keep.
+func (r *Resolver) sweepPeopleLocked() {
+	now := r.now()
+	if len(r.people) > maxCachedPeople {
+		maps.DeleteFunc(r.people, func(_ string, c cachedPerson) bool { return now.Sub(c.at) > personCacheTTL/2 })
+	}
+	if len(r.listings) > maxCachedPeople {
+		maps.DeleteFunc(r.listings, func(_ string, c cachedListing) bool { return now.Sub(c.at) > listingCacheTTL/2 })
+	}
 }
 
 // ErrStateUnknown means the access state was neither listed recently nor found within the
-// search budget: the request can only name it by ID, and AccessOwl judges it on submission.
+// search budget, among more access states than that: it may exist, so the request can name it
+// by ID only, and AccessOwl judges it on submission. An ID AccessOwl's whole list does not hold
+// is an input error instead.
 var ErrStateUnknown = errors.New("access state not found within the search budget")
 
 // AccessState finds an access state's person and details by ID: from what was listed recently,
 // or by paging through AccessOwl's access states within a small budget, since AccessOwl has no
-// GET for one access state. An access state that has ended is a *commands.InputError; one not
-// found is ErrStateUnknown, with the item naming the ID alone.
+// GET for one access state. An access state that has ended, or that the whole list does not
+// hold, is a *commands.InputError; one not found within the budget is ErrStateUnknown, with the
+// item naming the ID alone.
 func (r *Resolver) AccessState(ctx context.Context, id string) (store.Person, store.Item, error) {
 	if c, ok := r.cached(id); ok {
 		return c.grantee, c.item, nil
@@ -148,10 +260,13 @@ func (r *Resolver) AccessState(ctx context.Context, id string) (store.Person, st
 			return person, it, nil
 		}
 		if seen++; seen >= stateSearchLimit {
-			break
+			return store.Person{}, store.Item{AccessStateID: id}, ErrStateUnknown
 		}
 	}
-	return store.Person{}, store.Item{AccessStateID: id}, ErrStateUnknown
+	return store.Person{}, store.Item{}, &commands.InputError{
+		Problem: fmt.Sprintf("AccessOwl has no access state `%s`.", id),
+		Fix:     "Check the ID in AccessOwl, or use `/revoke @person <application> <reason>`.",
+	}
 }
 
 func (r *Resolver) cached(id string) (cachedState, bool) {

@@ -181,11 +181,15 @@ func (s *Service) markSuperseded(ctx context.Context, r store.Request, e Event) 
 // post posts the claimed reply about e, audits a status, and marks the claim posted.
 func (s *Service) post(ctx context.Context, r store.Request, e Event, detail string) error {
 	ts := noThread
-	if r.Channel == "" || r.MessageTS == "" {
+	switch {
+	case quiet(r, e):
+		// Told through the progress reply, which the caller brings up to date once it is saved.
+		ts = progressTS
+	case r.Channel == "" || r.MessageTS == "":
 		s.log.Error("reply not posted: the request has no approval message to reply under",
 			"request_id", r.ID.String(), "reply", e.Key())
 		detail = "not posted: no approval message"
-	} else {
+	default:
 		pctx, cancel := context.WithTimeout(ctx, replyTimeout)
 		var err error
 		ts, err = s.notifier.Reply(pctx, r, e)
@@ -265,6 +269,13 @@ func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) e
 	}
 	if e.Kind == RequestPosted {
 		return s.recoverRequestPost(ctx, r, p, now)
+	}
+	if quiet(r, e) {
+		if err := s.post(ctx, r, e, "told through the progress reply after a restart"); err != nil {
+			return err
+		}
+		s.progressChanged(ctx, r.ID)
+		return nil
 	}
 	if r.Channel == "" || r.MessageTS == "" {
 		return s.post(ctx, r, e, "")

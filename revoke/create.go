@@ -101,6 +101,7 @@ func (s *Service) recordMessage(ctx context.Context, r store.Request) {
 	if err := s.store.MarkPosted(ctx, r.ID, Event{Kind: RequestPosted}.Key(), r.MessageTS); err != nil {
 		s.log.Error("could not mark the approval message posted", "request_id", r.ID.String(), "error", err)
 	}
+	s.listItems(ctx, r)
 }
 
 // describe names what a request revokes, for the audit trail.

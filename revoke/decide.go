@@ -68,6 +68,9 @@ func (s *Service) Decide(ctx context.Context, c Click) (Decided, error) {
 			s.log.Warn("could not record where the request is posted", "request_id", stored.ID.String(), "error", err)
 		}
 	}
+	if several(stored) && stored.MessageTS != "" {
+		s.listItems(ctx, stored) // in case a crash came between the message and its list
+	}
 	result := Decided{Request: stored, Decided: decided}
 	audit := func(outcome store.Outcome, detail string) {
 		s.Audit(ctx, store.AuditRecord{RequestID: stored.ID, Actor: d.By, Action: action, Outcome: outcome, Detail: detail})

@@ -1,6 +1,7 @@
 package revoke
 
 import (
+	"strconv"
 	"strings"
 
 	"revokebot/store"
@@ -22,6 +23,15 @@ const (
 	StatusChanged Kind = "status"
 	// RequestExpired: nobody decided the request within the TTL.
 	RequestExpired Kind = "expired"
+	// ItemsListed: one page (Page, from 1) of the full list of a request's accesses, when its
+	// approval message shows only part of them.
+	ItemsListed Kind = "list"
+	// Progress: the one reply of a request with several accesses that says where they all
+	// stand, kept up to date in place rather than posted again.
+	Progress Kind = "progress"
+	// RequestFinished: every access of a request with several has reached its end (revoked,
+	// rejected or refused); the requester is told how it ended, once.
+	RequestFinished Kind = "final"
 )
 
 // Event is something that happened to a request that its thread is told about, once.
@@ -30,6 +40,7 @@ type Event struct {
 	Item         store.Item // the access concerned, for AccessRefused and StatusChanged
 	RevocationID string
 	Status       store.Status
+	Page         int // of ItemsListed
 }
 
 // Key names the event uniquely within its request: the claim that makes its reply happen once.
@@ -39,6 +50,8 @@ func (e Event) Key() string {
 		return string(StatusChanged) + "/" + e.RevocationID + "/" + string(e.Status)
 	case AccessRefused:
 		return string(AccessRefused) + "/" + e.Item.AccessStateID
+	case ItemsListed:
+		return string(ItemsListed) + "/" + strconv.Itoa(e.Page)
 	default:
 		return string(e.Kind)
 	}
@@ -49,8 +62,11 @@ func (e Event) Key() string {
 func eventOf(r store.Request, key string) (Event, bool) {
 	kind, rest, _ := strings.Cut(key, "/")
 	switch Kind(kind) {
-	case RequestPosted, RequestRejected, RequestExpired:
+	case RequestPosted, RequestRejected, RequestExpired, Progress, RequestFinished:
 		return Event{Kind: Kind(kind)}, rest == ""
+	case ItemsListed:
+		page, err := strconv.Atoi(rest)
+		return Event{Kind: ItemsListed, Page: page}, err == nil && page > 0
 	case AccessRefused:
 		it, ok := r.Item(rest)
 		return Event{Kind: AccessRefused, Item: it}, ok

@@ -267,6 +267,10 @@ type notifier struct {
 	// waiting are the status replies waiting for their turn, by revocation: a newer one takes
 	// the place of an older one, which gives up, as bot's PostReplacing does.
 	waiting map[string]chan struct{}
+	// listPages is what ListPages answers for a request with several accesses.
+	listPages int
+	// rewrites are the updates of replies kept up to date, by the reply's ts.
+	rewrites map[string][]store.Request
 }
 
 // reply is a thread reply as the notifier was asked to post it.
@@ -280,7 +284,7 @@ type reply struct {
 var _ Notifier = (*notifier)(nil)
 
 func newNotifier() *notifier {
-	return &notifier{messages: make(map[string]store.Request), updates: make(map[string][]store.Request)}
+	return &notifier{messages: make(map[string]store.Request), updates: make(map[string][]store.Request), rewrites: make(map[string][]store.Request)}
 }
 
 func (n *notifier) post(r store.Request) string {
@@ -349,6 +353,41 @@ func (n *notifier) FindReply(_ context.Context, r store.Request, e Event) (strin
 		}
 	}
 	return "", false, nil
+}
+
+func (n *notifier) UpdateReply(_ context.Context, r store.Request, ts string, e Event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !slices.ContainsFunc(n.replies, func(rep reply) bool { return rep.TS == ts && rep.Event.Key() == e.Key() }) {
+		return fmt.Errorf("fake notifier: no reply %s about %s", ts, e.Key())
+	}
+	n.rewrites[ts] = append(n.rewrites[ts], r)
+	return nil
+}
+
+func (n *notifier) ListPages(r store.Request) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(r.Items) < 2 {
+		return 0
+	}
+	return n.listPages
+}
+
+// progressShown returns the request as the progress reply of a thread last showed it: posted,
+// then rewritten.
+func (n *notifier) progressShown(threadTS string) (store.Request, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, rep := range n.replies {
+		if rep.ThreadTS == threadTS && rep.Event.Kind == Progress {
+			if rw := n.rewrites[rep.TS]; len(rw) > 0 {
+				return rw[len(rw)-1], true
+			}
+			return rep.Request, true
+		}
+	}
+	return store.Request{}, false
 }
 
 // thread returns the replies in a thread, oldest first.

@@ -41,6 +41,11 @@ type Notifier interface {
 	// FindReply looks in the request's thread for the reply about e, after a crash may have
 	// come between posting it and recording it.
 	FindReply(ctx context.Context, r store.Request, e Event) (ts string, found bool, err error)
+	// UpdateReply brings a posted reply that is kept up to date (a Progress) in line with r.
+	UpdateReply(ctx context.Context, r store.Request, ts string, e Event) error
+	// ListPages says how many replies (ItemsListed) the full list of r's accesses takes in its
+	// thread when its approval message shows only part of them; 0 when it shows them all.
+	ListPages(r store.Request) int
 }
 
 // Observer is told about what the lifecycle announces, for metrics. It must return at once.
@@ -95,6 +100,14 @@ type Config struct {
 	// ExpiryInterval is the time between expiry sweeps: by default a tenth of the TTL, at most a
 	// minute and at least five seconds.
 	ExpiryInterval time.Duration
+	// Retention is how long a finished request, with its items and replies, is kept after its
+	// last activity (REVOKE_RETENTION); AuditRetention how long an audit record is kept
+	// (AUDIT_RETENTION). Unlike the other fields, zero does not take a default: it keeps them
+	// for ever, since deleting is what an operator must ask for.
+	Retention      time.Duration
+	AuditRetention time.Duration
+	// RetentionInterval is the time between retention sweeps (DefaultRetentionInterval).
+	RetentionInterval time.Duration
 	// Alive reports whether the process that claimed a reply (store.Post.Claimer) may still be
 	// posting it. Nil means this process is the only one: a claim of any other was left by one
 	// that stopped, and recovery posts it at once instead of waiting out the claim's lease.
@@ -124,9 +137,11 @@ type Service struct {
 	poll       time.Duration
 	claimLease time.Duration
 	replies    replies
+	progress   progress
 	tracker    *tracker
 	expiry     *expiry
 	resubmit   *resubmitter
+	retention  *retention
 }
 
 // New returns a Service configured by cfg.
@@ -153,6 +168,9 @@ func New(cfg Config) (*Service, error) {
 		cfg.ExpiryInterval = min(cfg.TTL/10, maxExpiryInterval)
 	}
 	cfg.ExpiryInterval = max(cfg.ExpiryInterval, minExpiryInterval)
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = DefaultRetentionInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -175,21 +193,26 @@ func New(cfg Config) (*Service, error) {
 		poll:       cfg.Poll,
 		claimLease: cfg.ClaimLease,
 		replies:    replies{inflight: make(map[replyKey]bool), waiting: make(map[string]*waitingStatus)},
+		progress:   progress{running: make(map[uuid.UUID]bool)},
 	}
 	s.tracker = newTracker(s, cfg.MaxBackoff)
 	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
 	s.resubmit = newResubmitter(s)
+	s.retention = &retention{s: s, keep: cfg.Retention, keepAudit: cfg.AuditRetention,
+		interval: cfg.RetentionInterval, batch: retentionBatch}
 	return s, nil
 }
 
 // Run finishes what a stop interrupted — requests stored but not posted, submissions not
-// finished — then follows the tracked revocations, resubmits what AccessOwl did not take and
-// expires undecided requests until ctx ends; it then returns nil.
+// finished — then follows the tracked revocations, resubmits what AccessOwl did not take,
+// expires undecided requests and deletes what is past its retention until ctx ends; it then
+// returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.tracker.run(ctx) })
 	g.Go(func() error { return s.expiry.run(ctx) })
 	g.Go(func() error { return s.resubmit.run(ctx) })
+	g.Go(func() error { return s.retention.run(ctx) })
 	g.Go(func() error {
 		// A request left unposted now is posted by the next start or its redelivery: a store
 		// that fails here does not stop the bot.

@@ -4,11 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"revokebot/apiclient"
 	"revokebot/store"
 )
+
+// submitConcurrency is how many items of one request are submitted at once: an offboarding of
+// forty accesses is filed in seconds even when AccessOwl takes a second an answer, while the
+// budget, not this, keeps the hour within AccessOwl's limit.
+const submitConcurrency = 4
 
 // Result is what became of one item's submission to AccessOwl.
 type Result int
@@ -89,27 +96,33 @@ func (s *Service) Submit(ctx context.Context, r store.Request, items []store.Ite
 	return o
 }
 
-// submit sends items one by one, and shows on the approval message which AccessOwl did not
-// answer.
+// submit sends items, submitConcurrency at a time, and shows on the approval message which
+// AccessOwl did not answer. Each item is independent: its own key, its own outcome.
 func (s *Service) submit(ctx context.Context, r store.Request, items []store.Item, actor string) Outcome {
-	var (
-		o          Outcome
-		unanswered bool
-	)
-	for _, it := range items {
-		io := s.submitItem(ctx, r, it, actor)
-		if io.Result == NotAnswered {
-			unanswered = true
-			if err := s.store.SetSubmitError(ctx, r.ID, it.AccessStateID, io.Err.Error()); err != nil {
-				s.log.Error("could not record what the submission met", "request_id", r.ID.String(), "error", err)
+	o := Outcome{Items: make([]ItemOutcome, len(items))}
+	slots := make(chan struct{}, submitConcurrency)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			io := s.submitItem(ctx, r, it, actor)
+			if io.Result == NotAnswered {
+				if err := s.store.SetSubmitError(ctx, r.ID, it.AccessStateID, io.Err.Error()); err != nil {
+					s.log.Error("could not record what the submission met", "request_id", r.ID.String(), "error", err)
+				}
 			}
-		}
-		o.Items = append(o.Items, io)
+			o.Items[i] = io
+		})
 	}
-	if unanswered {
+	wg.Wait()
+	if slices.ContainsFunc(o.Items, func(io ItemOutcome) bool { return io.Result == NotAnswered }) {
 		if stored, err := s.store.Request(ctx, r.ID); err == nil {
 			s.updateRequest(ctx, stored)
 		}
+	}
+	if several(r) {
+		s.progressChanged(ctx, r.ID)
 	}
 	return o
 }
@@ -236,6 +249,9 @@ func (s *Service) refused(ctx context.Context, r store.Request, it store.Item, a
 	s.updateRequest(ctx, r)
 	if _, err := s.announce(ctx, r, Event{Kind: AccessRefused, Item: it}, ""); err != nil {
 		s.log.Warn("could not tell the thread about a refusal", "request_id", r.ID.String(), "error", err)
+	}
+	if several(r) {
+		s.progressChanged(ctx, r.ID)
 	}
 	return ItemOutcome{Item: it, Result: Refused, Refusal: it.Refusal}
 }

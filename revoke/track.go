@@ -320,6 +320,9 @@ func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.I
 		r = fresh
 	}
 	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
+	if several(r) {
+		s.progressChanged(ctx, r.ID)
+	}
 	return postErr
 }
 

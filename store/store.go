@@ -231,6 +231,9 @@ type Posts interface {
 	// UnpostedPosts returns claimed replies whose ts was never recorded, oldest first: after a
 	// crash they are checked against the thread and posted if missing.
 	UnpostedPosts(ctx context.Context) ([]Post, error)
+	// Post returns the claim of a request's reply by its key, with its ts once posted: where a
+	// reply that is kept up to date (an offboarding's progress) is. ErrNotFound if unclaimed.
+	Post(ctx context.Context, requestID uuid.UUID, key string) (Post, error)
 }
 
 // AuditLog is the append-only audit trail.
@@ -239,6 +242,38 @@ type AuditLog interface {
 	Audit(ctx context.Context, a AuditRecord) error
 	// AuditTrail returns a request's audit records, oldest first.
 	AuditTrail(ctx context.Context, requestID uuid.UUID) ([]AuditRecord, error)
+	// AuditSince calls fn with every audit record made at or after since and before until (a
+	// zero until has no end), oldest first and, at the same time, in the order they were
+	// appended. It reads them as it goes, so that an export of years of records does not hold
+	// them all in memory; fn must not call the store. It stops at fn's first error and returns it.
+	AuditSince(ctx context.Context, since, until time.Time, fn func(AuditRecord) error) error
+}
+
+// Retention deletes what is kept past its time, in small batches so that no call holds the store
+// for long, and says how much is kept.
+type Retention interface {
+	// DeleteFinishedBefore deletes up to limit finished requests whose last activity was before
+	// cutoff, oldest first, with their items and replies, and returns how many requests it
+	// deleted. A request is finished when it was rejected or expired, or approved with every
+	// item final — its revocation revoked or rejected, or its submission refused — and none of
+	// its claimed replies is unposted. Its last activity is the latest of its creation, its
+	// decision, its items' first submission and last status check, and its replies' claims. So
+	// a pending request, an approved one with an access not final, and one with a reply claimed
+	// but not posted are never deleted, however old.
+	DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// DeleteAuditBefore deletes up to limit audit records made before cutoff, oldest first, and
+	// returns how many it deleted.
+	DeleteAuditBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// Count returns how many rows of each kind the store holds.
+	Count(ctx context.Context) (Counts, error)
+}
+
+// Counts is how much a store holds: requests, their items, claimed replies and audit records.
+type Counts struct {
+	Requests int64
+	Items    int64
+	Posts    int64
+	Audit    int64
 }
 
 // Store is everything an implementation provides. Each method must be atomic: several replicas
@@ -250,7 +285,9 @@ type Store interface {
 	Tracking
 	Posts
 	AuditLog
-	// Ping reports whether the store can be used, for readiness probes.
+	Retention
+	// Ping reports whether the store can be used, writes included, for readiness probes; it
+	// must stay cheap and grow nothing.
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -5,22 +5,23 @@
 // It lives under app because only the wiring feeds it: the bot's packages report through small
 // observer interfaces and never import Prometheus, so their tests need none of it. Every
 // Metrics has its own registry, so several bots in one process (tests, the sandbox) never
-// collide, and nothing is registered globally.
+// collide, and nothing is registered globally. The exposition is written here (exposition.go)
+// rather than by Prometheus's client library, which cost the bot about 2.5 MB of resident
+// memory for these few series.
 package metrics
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
@@ -38,105 +39,156 @@ var Components = []string{"session", "pool", "interactions", "output", "revoke",
 // the p99 goal and a near miss are visible.
 var ackBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2, 3}
 
-// trackedTimeout bounds the store query behind revokebot_tracked_revocations, so a slow store
-// makes that one series missing rather than the scrape time out.
+// trackedTimeout bounds each store query behind a scrape (revokebot_tracked_revocations,
+// revokebot_store_rows), so a slow store makes that one series missing rather than the scrape
+// time out.
 const trackedTimeout = 2 * time.Second
 
 // Metrics holds revokebot's collectors. Its methods return at once and are safe for concurrent
 // use; it satisfies app.Observer.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg *registry
 
-	envelopes     *prometheus.CounterVec
-	redeliveries  *prometheus.CounterVec
-	ack           *prometheus.HistogramVec
-	busy          *prometheus.CounterVec
-	handlerErrors *prometheus.CounterVec
-	panics        prometheus.Counter
-	connected     prometheus.Gauge
-	reconnects    prometheus.Counter
-	slackRequests *prometheus.CounterVec
-	slackLimited  *prometheus.CounterVec
-	slackErrors   *prometheus.CounterVec
-	owlRequests   *prometheus.CounterVec
-	owlRetries    *prometheus.CounterVec
-	owlLimited    prometheus.Counter
-	statusChanges *prometheus.CounterVec
+	envelopes     *vec[counter]
+	redeliveries  *vec[counter]
+	ack           *vec[histogram]
+	busy          *vec[counter]
+	handlerErrors *vec[counter]
+	panics        *counter
+	connected     *gauge
+	reconnects    *counter
+	slackRequests *vec[counter]
+	slackLimited  *vec[counter]
+	slackErrors   *vec[counter]
+	owlRequests   *vec[counter]
+	owlRetries    *vec[counter]
+	owlLimited    *counter
+	statusChanges *vec[counter]
 }
 
 // New returns Metrics on a registry of their own, with the Go runtime's and the process's
-// collectors beside them.
+// figures beside them.
 func New(version string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
-	f := factory{m.reg}
-	m.envelopes = f.counterVec("envelopes_total", "Envelopes received from Slack, by type.", "type")
-	m.redeliveries = f.counterVec("envelope_redeliveries_total", "Envelopes Slack delivered again (retry_attempt > 0), by type: each means an earlier ack was late or lost.", "type")
-	m.ack = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "ack_duration_seconds",
-		Help:    "Time from receiving an envelope to handing its ack to the socket, by type. Slack redelivers after 3 s.",
-		Buckets: ackBuckets,
-	}, []string{"type"})
-	m.reg.MustRegister(m.ack)
-	m.busy = f.counterVec("envelopes_busy_total", "Envelopes answered \"busy, try again\" because the work queue was full, by type.", "type")
-	m.handlerErrors = f.counterVec("handler_errors_total", "Errors logged while handling requests and tracking revocations, by component.", "component")
+	r := &registry{}
+	m := &Metrics{reg: r}
+	m.envelopes = r.counterVec(namespace+"_envelopes_total", "Envelopes received from Slack, by type.", "type")
+	m.redeliveries = r.counterVec(namespace+"_envelope_redeliveries_total", "Envelopes Slack delivered again (retry_attempt > 0), by type: each means an earlier ack was late or lost.", "type")
+	m.ack = r.histogramVec(namespace+"_ack_duration_seconds",
+		"Time from receiving an envelope to handing its ack to the socket, by type. Slack redelivers after 3 s.", ackBuckets, "type")
+	m.busy = r.counterVec(namespace+"_envelopes_busy_total", "Envelopes answered \"busy, try again\" because the work queue was full, by type.", "type")
+	m.handlerErrors = r.counterVec(namespace+"_handler_errors_total", "Errors logged while handling requests and tracking revocations, by component.", "component")
 	// Zero series from the start, so an alert on an increase sees the first error.
 	for _, c := range Components {
-		m.handlerErrors.WithLabelValues(c)
+		m.handlerErrors.with(c)
 	}
-	m.panics = f.counter("handler_panics_total", "Panics recovered in handlers; each is a bug.")
-	m.connected = f.gauge("slack_connected", "1 while the Socket Mode connection is up.")
-	m.reconnects = f.counter("slack_reconnects_total", "Socket Mode reconnections after the first connection.")
-	m.slackRequests = f.counterVec("slack_api_requests_total", "Slack Web API requests, by method and HTTP status code.", "method", "code")
-	m.slackLimited = f.counterVec("slack_api_rate_limited_total", "Slack Web API requests answered 429, by method.", "method")
-	m.slackErrors = f.counterVec("slack_call_errors_total", "Messages Slack refused, by method and Slack's error code.", "method", "error")
-	m.owlRequests = f.counterVec("accessowl_requests_total", "AccessOwl HTTP attempts, by method, route and status (\"none\" when no answer came).", "method", "route", "status")
-	m.owlRetries = f.counterVec("accessowl_retries_total", "AccessOwl attempts that were retried, by route and reason.", "route", "reason")
-	m.owlLimited = f.counter("accessowl_rate_limited_total", "AccessOwl answers of 429 Too Many Requests.")
-	m.statusChanges = f.counterVec("revocation_statuses_total", "Revocation statuses announced in request threads, once each across restarts and replicas, by status.", "status")
-	f.gaugeFunc("build_info", "Always 1; the version label says which build runs.", prometheus.Labels{"version": version}, func() float64 { return 1 })
-	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.panics = r.counter(namespace+"_handler_panics_total", "Panics recovered in handlers; each is a bug.")
+	m.connected = r.gauge(namespace+"_slack_connected", "1 while the Socket Mode connection is up.")
+	m.reconnects = r.counter(namespace+"_slack_reconnects_total", "Socket Mode reconnections after the first connection.")
+	m.slackRequests = r.counterVec(namespace+"_slack_api_requests_total", "Slack Web API requests, by method and HTTP status code.", "method", "code")
+	m.slackLimited = r.counterVec(namespace+"_slack_api_rate_limited_total", "Slack Web API requests answered 429, by method.", "method")
+	m.slackErrors = r.counterVec(namespace+"_slack_call_errors_total", "Messages Slack refused, by method and Slack's error code.", "method", "error")
+	m.owlRequests = r.counterVec(namespace+"_accessowl_requests_total", "AccessOwl HTTP attempts, by method, route and status (\"none\" when no answer came).", "method", "route", "status")
+	m.owlRetries = r.counterVec(namespace+"_accessowl_retries_total", "AccessOwl attempts that were retried, by route and reason.", "route", "reason")
+	m.owlLimited = r.counter(namespace+"_accessowl_rate_limited_total", "AccessOwl answers of 429 Too Many Requests.")
+	m.statusChanges = r.counterVec(namespace+"_revocation_statuses_total", "Revocation statuses announced in request threads, once each across restarts and replicas, by status.", "status")
+	r.gaugeFunc(namespace+"_build_info", "Always 1; the version label says which build runs.", func() float64 { return 1 }, "version", version)
+	registerGoRuntime(r)
+	registerProcess(r)
 	return m
 }
 
-// Handler serves the metrics in Prometheus's text format. A collector that fails (the store, for
-// tracked revocations) leaves its series out instead of failing the scrape.
+// Handler serves the metrics in Prometheus's text format. A figure that cannot be read (the
+// store, for tracked revocations) leaves its series out instead of failing the scrape.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", textContentType)
+		// An error here is the client gone; there is no one left to tell.
+		_ = m.reg.writeTo(w)
+	})
 }
-
-// Registry is where the collectors are registered, for tests that read them.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // WatchBudget exports budget (the requests the AccessOwl client could send at once) as a gauge
 // read at scrape time.
 func (m *Metrics) WatchBudget(budget func() int) {
-	factory{m.reg}.gaugeFunc("accessowl_budget_available_requests",
+	m.reg.gaugeFunc(namespace+"_accessowl_budget_available_requests",
 		"Requests the AccessOwl client could send at once without waiting for its own budget; 0 while a 429's Retry-After lasts.",
-		nil, func() float64 { return float64(budget()) })
+		func() float64 { return float64(budget()) })
 }
 
 // WatchTracked exports the revocations being tracked, by their last status, read from tracking
 // at scrape time so the figure survives restarts and covers every replica sharing the store.
 func (m *Metrics) WatchTracked(tracking func(context.Context) ([]store.Tracked, error)) {
-	m.reg.MustRegister(trackedCollector{
-		desc: prometheus.NewDesc(namespace+"_tracked_revocations",
-			"Submitted revocations still being followed, by the last status AccessOwl reported (\"new\" before the first).",
-			[]string{"status"}, nil),
-		tracking: tracking,
-	})
+	const name = namespace + "_tracked_revocations"
+	m.reg.add(family{name: name, typ: "gauge",
+		help: "Submitted revocations still being followed, by the last status AccessOwl reported (\"new\" before the first).",
+		write: func(e *encoder) bool {
+			ctx, cancel := context.WithTimeout(context.Background(), trackedTimeout)
+			defer cancel()
+			rows, err := tracking(ctx)
+			if err != nil {
+				return false
+			}
+			counts := map[string]int{}
+			for _, r := range rows {
+				status := string(r.Status)
+				if status == "" {
+					status = "new"
+				}
+				counts[status]++
+			}
+			for _, status := range slices.Sorted(maps.Keys(counts)) {
+				e.sample(name, float64(counts[status]), "status", status)
+			}
+			return true
+		}})
+}
+
+// WatchStore exports how much the store holds, read at scrape time: its rows by table, from
+// count, and, when size is not nil, the bytes it takes on disk. Retention should keep both
+// level once it has run for a retention period; a steady climb means it is not deleting.
+func (m *Metrics) WatchStore(count func(context.Context) (store.Counts, error), size func() (int64, error)) {
+	if size != nil {
+		const name = namespace + "_store_bytes"
+		m.reg.add(family{name: name, typ: "gauge",
+			help: "Bytes the embedded store takes on disk: the database file and its write-ahead log.",
+			write: func(e *encoder) bool {
+				n, err := size()
+				if err != nil {
+					return false
+				}
+				e.sample(name, float64(n))
+				return true
+			}})
+	}
+	const name = namespace + "_store_rows"
+	m.reg.add(family{name: name, typ: "gauge",
+		help: "Rows the store holds, by table: requests, items (the accesses they revoke), posts (thread replies claimed) and audit.",
+		write: func(e *encoder) bool {
+			ctx, cancel := context.WithTimeout(context.Background(), trackedTimeout)
+			defer cancel()
+			n, err := count(ctx)
+			if err != nil {
+				return false
+			}
+			e.sample(name, float64(n.Audit), "table", "audit")
+			e.sample(name, float64(n.Items), "table", "items")
+			e.sample(name, float64(n.Posts), "table", "posts")
+			e.sample(name, float64(n.Requests), "table", "requests")
+			return true
+		}})
 }
 
 // Envelope counts an envelope; implements bot.SessionObserver.
 func (m *Metrics) Envelope(kind string, retryAttempt int) {
-	m.envelopes.WithLabelValues(kind).Inc()
+	m.envelopes.with(kind).Inc()
 	if retryAttempt > 0 {
-		m.redeliveries.WithLabelValues(kind).Inc()
+		m.redeliveries.with(kind).Inc()
 	}
 }
 
 // Acked observes how long an ack took; implements bot.SessionObserver.
 func (m *Metrics) Acked(kind string, sinceReceived time.Duration) {
-	m.ack.WithLabelValues(kind).Observe(sinceReceived.Seconds())
+	m.ack.with(kind).Observe(sinceReceived.Seconds())
 }
 
 // Connected records a Socket Mode connection; implements bot.SessionObserver.
@@ -153,7 +205,7 @@ func (m *Metrics) Disconnected() {
 }
 
 // Overloaded counts an envelope turned away; implements bot.SessionObserver.
-func (m *Metrics) Overloaded(kind string) { m.busy.WithLabelValues(kind).Inc() }
+func (m *Metrics) Overloaded(kind string) { m.busy.with(kind).Inc() }
 
 // SlackCall counts a message Slack refused; implements bot.OutputObserver. Successes and 429s are
 // counted by the transport (SlackTransport), which sees every call.
@@ -161,7 +213,7 @@ func (m *Metrics) SlackCall(method string, err error) {
 	if err == nil {
 		return
 	}
-	m.slackErrors.WithLabelValues(method, slackErrorCode(err)).Inc()
+	m.slackErrors.with(method, slackErrorCode(err)).Inc()
 }
 
 // Panic counts a recovered panic.
@@ -173,9 +225,9 @@ func (m *Metrics) AccessOwlAttempt(a apiclient.Attempt) {
 	if a.Status != 0 {
 		status = strconv.Itoa(a.Status)
 	}
-	m.owlRequests.WithLabelValues(a.Method, a.Route, status).Inc()
+	m.owlRequests.with(a.Method, a.Route, status).Inc()
 	if a.Retry {
-		m.owlRetries.WithLabelValues(a.Route, a.RetryReason).Inc()
+		m.owlRetries.with(a.Route, a.RetryReason).Inc()
 	}
 	if a.Status == http.StatusTooManyRequests {
 		m.owlLimited.Inc()
@@ -183,10 +235,10 @@ func (m *Metrics) AccessOwlAttempt(a apiclient.Attempt) {
 }
 
 // StatusAnnounced counts a revocation status claimed for its thread reply.
-func (m *Metrics) StatusAnnounced(status string) { m.statusChanges.WithLabelValues(status).Inc() }
+func (m *Metrics) StatusAnnounced(status string) { m.statusChanges.with(status).Inc() }
 
 // HandlerError counts an error logged by component.
-func (m *Metrics) HandlerError(component string) { m.handlerErrors.WithLabelValues(component).Inc() }
+func (m *Metrics) HandlerError(component string) { m.handlerErrors.with(component).Inc() }
 
 // SlackTransport counts every Slack Web API request that passes through next, by method and
 // status code: lookups, views and connections as well as messages.
@@ -203,10 +255,10 @@ func (m *Metrics) SlackTransport(next http.RoundTripper) http.RoundTripper {
 		if err == nil {
 			code = strconv.Itoa(resp.StatusCode)
 			if resp.StatusCode == http.StatusTooManyRequests {
-				m.slackLimited.WithLabelValues(method).Inc()
+				m.slackLimited.with(method).Inc()
 			}
 		}
-		m.slackRequests.WithLabelValues(method, code).Inc()
+		m.slackRequests.with(method, code).Inc()
 		return resp, err
 	})
 }
@@ -244,34 +296,6 @@ func validLabel(s string) bool {
 		}
 	}
 	return true
-}
-
-type trackedCollector struct {
-	desc     *prometheus.Desc
-	tracking func(context.Context) ([]store.Tracked, error)
-}
-
-func (c trackedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c trackedCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), trackedTimeout)
-	defer cancel()
-	rows, err := c.tracking(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
-		return
-	}
-	counts := map[string]int{}
-	for _, r := range rows {
-		status := string(r.Status)
-		if status == "" {
-			status = "new"
-		}
-		counts[status]++
-	}
-	for status, n := range counts {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), status)
-	}
 }
 
 // LogHandler counts the error records that pass through it (HandlerError, by the record's
@@ -315,29 +339,4 @@ func (h *countingHandler) WithGroup(name string) slog.Handler {
 	c := *h
 	c.next = h.next.WithGroup(name)
 	return &c
-}
-
-// factory registers collectors named under the namespace.
-type factory struct{ reg *prometheus.Registry }
-
-func (f factory) counter(name, help string) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
-	f.reg.MustRegister(c)
-	return c
-}
-
-func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	f.reg.MustRegister(c)
-	return c
-}
-
-func (f factory) gauge(name, help string) prometheus.Gauge {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
-	f.reg.MustRegister(g)
-	return g
-}
-
-func (f factory) gaugeFunc(name, help string, labels prometheus.Labels, fn func() float64) {
-	f.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help, ConstLabels: labels}, fn))
 }

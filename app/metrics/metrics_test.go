@@ -5,12 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/slack-go/slack"
 
 	"revokebot/apiclient"
@@ -43,7 +51,7 @@ revokebot_accessowl_retries_total{reason="server error (503)",route="/access_rev
 # TYPE revokebot_accessowl_rate_limited_total counter
 revokebot_accessowl_rate_limited_total 1
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
+	if err := testutil.GatherAndCompare(gatherer(t, m), strings.NewReader(want),
 		"revokebot_accessowl_requests_total", "revokebot_accessowl_retries_total", "revokebot_accessowl_rate_limited_total"); err != nil {
 		t.Error(err)
 	}
@@ -64,18 +72,18 @@ func TestSessionEventsMoveEnvelopesAcksAndConnection(t *testing.T) {
 		got  float64
 		want float64
 	}{
-		{"envelopes", testutil.ToFloat64(m.envelopes.WithLabelValues("block_actions")), 2},
-		{"redeliveries", testutil.ToFloat64(m.redeliveries.WithLabelValues("block_actions")), 1},
-		{"busy", testutil.ToFloat64(m.busy.WithLabelValues("slash_commands")), 1},
-		{"reconnects: the first connection is not one", testutil.ToFloat64(m.reconnects), 1},
-		{"connected after the reconnect", testutil.ToFloat64(m.connected), 1},
-		{"panics", testutil.ToFloat64(m.panics), 1},
+		{"envelopes", value(t, m, "revokebot_envelopes_total", "type", "block_actions"), 2},
+		{"redeliveries", value(t, m, "revokebot_envelope_redeliveries_total", "type", "block_actions"), 1},
+		{"busy", value(t, m, "revokebot_envelopes_busy_total", "type", "slash_commands"), 1},
+		{"reconnects: the first connection is not one", value(t, m, "revokebot_slack_reconnects_total"), 1},
+		{"connected after the reconnect", value(t, m, "revokebot_slack_connected"), 1},
+		{"panics", value(t, m, "revokebot_handler_panics_total"), 1},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if n := testutil.CollectAndCount(m.ack, "revokebot_ack_duration_seconds"); n != 1 {
+	if n := len(scrape(t, m)["revokebot_ack_duration_seconds"].GetMetric()); n != 1 {
 		t.Errorf("%d ack series, want 1", n)
 	}
 }
@@ -99,17 +107,17 @@ func TestSlackTransportCountsEveryCallAnd429s(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if got := testutil.ToFloat64(m.slackRequests.WithLabelValues("chat.postMessage", "200")); got != 2 {
+	if got := value(t, m, "revokebot_slack_api_requests_total", "method", "chat.postMessage", "code", "200"); got != 2 {
 		t.Errorf("chat.postMessage 200 = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(m.slackLimited.WithLabelValues("chat.update")); got != 1 {
+	if got := value(t, m, "revokebot_slack_api_rate_limited_total", "method", "chat.update"); got != 1 {
 		t.Errorf("chat.update 429s = %v, want 1", got)
 	}
 	// A response_url's path ends in a secret: it is counted, never labelled with it.
-	if got := testutil.ToFloat64(m.slackRequests.WithLabelValues("response_url", "200")); got != 1 {
+	if got := value(t, m, "revokebot_slack_api_requests_total", "method", "response_url", "code", "200"); got != 1 {
 		t.Errorf("response_url calls = %v, want 1", got)
 	}
-	if n := testutil.CollectAndCount(m.slackRequests); n != 3 {
+	if n := len(scrape(t, m)["revokebot_slack_api_requests_total"].GetMetric()); n != 3 {
 		t.Errorf("%d series of Slack requests, want 3 (postMessage, update, response_url)", n)
 	}
 }
@@ -142,10 +150,10 @@ func TestErrorLogLinesAreCountedByComponentEvenBelowTheLogLevel(t *testing.T) {
 	log.With("component", "tracker").Error("cannot save a tracked revocation")
 	log.Error("could not post")
 	log.Warn("a warning is not an error")
-	if got := testutil.ToFloat64(m.handlerErrors.WithLabelValues("tracker")); got != 1 {
+	if got := value(t, m, "revokebot_handler_errors_total", "component", "tracker"); got != 1 {
 		t.Errorf("tracker errors = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(m.handlerErrors.WithLabelValues("bot")); got != 1 {
+	if got := value(t, m, "revokebot_handler_errors_total", "component", "bot"); got != 1 {
 		t.Errorf("errors without a component = %v, want 1", got)
 	}
 	if out.Len() != 0 {
@@ -163,7 +171,210 @@ func TestTrackedRevocationsAreCountedByStatusAtScrape(t *testing.T) {
 revokebot_tracked_revocations{status="new"} 1
 revokebot_tracked_revocations{status="processing_access"} 2
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "revokebot_tracked_revocations"); err != nil {
+	if err := testutil.GatherAndCompare(gatherer(t, m), strings.NewReader(want), "revokebot_tracked_revocations"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTrackedRevocationsAreLeftOutWhenTheStoreFails(t *testing.T) {
+	m := New("test")
+	m.WatchTracked(func(context.Context) ([]store.Tracked, error) { return nil, errors.New("database is locked") })
+	m.Envelope("block_actions", 0)
+	mf := scrape(t, m)
+	if _, ok := mf["revokebot_tracked_revocations"]; ok {
+		t.Error("revokebot_tracked_revocations is exposed although the store failed")
+	}
+	if got := value(t, m, "revokebot_envelopes_total", "type", "block_actions"); got != 1 {
+		t.Errorf("the rest of the scrape: envelopes = %v, want 1", got)
+	}
+}
+
+// operatorContract is README's metrics table: the names operators alert and build dashboards
+// on, which any implementation of the exposition must keep.
+var operatorContract = []string{
+	"revokebot_envelopes_total", "revokebot_envelope_redeliveries_total", "revokebot_ack_duration_seconds",
+	"revokebot_envelopes_busy_total", "revokebot_handler_errors_total", "revokebot_handler_panics_total",
+	"revokebot_accessowl_requests_total", "revokebot_accessowl_retries_total", "revokebot_accessowl_rate_limited_total",
+	"revokebot_accessowl_budget_available_requests", "revokebot_tracked_revocations", "revokebot_revocation_statuses_total",
+	"revokebot_slack_api_requests_total", "revokebot_slack_api_rate_limited_total", "revokebot_slack_call_errors_total",
+	"revokebot_slack_connected", "revokebot_slack_reconnects_total", "revokebot_build_info",
+}
+
+// TestTheExpositionIsPrometheusTextWithEveryListedMetric parses a scrape of a bot that has seen
+// a little of everything with Prometheus's own parser, and checks the types, the labels and
+// the histogram's arithmetic.
+func TestTheExpositionIsPrometheusTextWithEveryListedMetric(t *testing.T) {
+	m := New("v1.2.3")
+	m.WatchBudget(func() int { return 7 })
+	m.WatchTracked(func(context.Context) ([]store.Tracked, error) {
+		return []store.Tracked{{Status: apiclient.RevocationProcessing}}, nil
+	})
+	m.Envelope("block_actions", 1)
+	m.Acked("block_actions", 700*time.Microsecond)
+	m.Acked("block_actions", 4*time.Second)
+	m.Acked("slash_commands", 3*time.Second) // on a bound: le is inclusive
+	m.Overloaded("block_actions")
+	m.Panic()
+	m.Connected(false)
+	m.Connected(true)
+	m.SlackCall("chat.postMessage", slack.SlackErrorResponse{Err: "not_in_channel"})
+	m.AccessOwlAttempt(apiclient.Attempt{Method: "GET", Route: "/users", Status: 429, Number: 1, Retry: true, RetryReason: "rate limited (429)"})
+	m.StatusAnnounced("revoked")
+	m.HandlerError("tracker")
+	client := &http.Client{Transport: m.SlackTransport(roundTripper(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusTooManyRequests, Body: http.NoBody}, nil
+	}))}
+	if resp, err := client.Get("http://slack.test/api/chat.update"); err == nil {
+		resp.Body.Close()
+	}
+
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
+		t.Errorf("Content-Type %q is not the text format", ct)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("not Prometheus text: %v", err)
+	}
+	for _, name := range operatorContract {
+		if len(mf[name].GetMetric()) == 0 {
+			t.Errorf("%s is missing", name)
+		}
+	}
+	types := map[string]dto.MetricType{
+		"revokebot_envelopes_total": dto.MetricType_COUNTER, "revokebot_ack_duration_seconds": dto.MetricType_HISTOGRAM,
+		"revokebot_slack_connected": dto.MetricType_GAUGE, "revokebot_tracked_revocations": dto.MetricType_GAUGE,
+		"revokebot_build_info": dto.MetricType_GAUGE, "go_gc_duration_seconds": dto.MetricType_SUMMARY,
+	}
+	for name, want := range types {
+		if got := mf[name].GetType(); got != want {
+			t.Errorf("%s is a %v, want %v", name, got, want)
+		}
+	}
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "go_gc_duration_seconds", "go_info", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_start_time_seconds", "process_open_fds"} {
+		if _, ok := mf[name]; !ok && (runtime.GOOS == "linux" || !strings.HasPrefix(name, "process_")) {
+			t.Errorf("%s is missing", name)
+		}
+	}
+	if rss := value(t, m, "process_resident_memory_bytes"); runtime.GOOS == "linux" && rss < 1<<20 {
+		t.Errorf("process_resident_memory_bytes = %v", rss)
+	}
+	// The kernel's boot time (btime) is in whole seconds, so the start time can be up to a
+	// second in the future.
+	if start := value(t, m, "process_start_time_seconds"); runtime.GOOS == "linux" && (start > float64(time.Now().Add(2*time.Second).Unix()) || start < float64(time.Now().Add(-time.Hour).Unix())) {
+		t.Errorf("process_start_time_seconds = %v, not within the last hour", start)
+	}
+	if v := find(mf, "revokebot_build_info", "version", "v1.2.3"); v == nil {
+		t.Error("revokebot_build_info has no version label v1.2.3")
+	}
+
+	h := find(mf, "revokebot_ack_duration_seconds", "type", "block_actions").GetHistogram()
+	if h.GetSampleCount() != 2 || h.GetSampleSum() != 4.0007 {
+		t.Errorf("block_actions acks: count %d, sum %v; want 2 and 4.0007", h.GetSampleCount(), h.GetSampleSum())
+	}
+	want := map[float64]uint64{.0005: 0, .001: 1, 3: 1}
+	for _, b := range h.GetBucket() {
+		if w, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != w {
+			t.Errorf("bucket le=%v holds %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), w)
+		}
+	}
+	for _, b := range find(mf, "revokebot_ack_duration_seconds", "type", "slash_commands").GetHistogram().GetBucket() {
+		if b.GetUpperBound() == 3 && b.GetCumulativeCount() != 1 {
+			t.Errorf("an ack of exactly 3 s is not in the le=3 bucket")
+		}
+	}
+}
+
+func TestLabelValuesAreEscaped(t *testing.T) {
+	m := New("say \"hi\"\\\nbye")
+	mf := scrape(t, m)
+	if find(mf, "revokebot_build_info", "version", "say \"hi\"\\\nbye") == nil {
+		t.Errorf("the version label did not survive escaping: %v", mf["revokebot_build_info"])
+	}
+}
+
+// scrape reads m's exposition as Prometheus does.
+func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := parser.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text: %v", err)
+	}
+	return mf
+}
+
+// gatherer lets testutil compare m's exposition with the text a test expects.
+func gatherer(t *testing.T, m *Metrics) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mf := scrape(t, m)
+		var out []*dto.MetricFamily
+		for _, name := range slices.Sorted(maps.Keys(mf)) {
+			out = append(out, mf[name])
+		}
+		return out, nil
+	})
+}
+
+// find returns the sample of a family whose labels include the given name-value pairs.
+func find(mf map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
+next:
+	for _, s := range mf[name].GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, l := range s.GetLabel() {
+				found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+			}
+			if !found {
+				continue next
+			}
+		}
+		return s
+	}
+	return nil
+}
+
+// value is a counter's or gauge's value in a scrape of m, 0 when the series is missing.
+func value(t *testing.T, m *Metrics, name string, labels ...string) float64 {
+	t.Helper()
+	s := find(scrape(t, m), name, labels...)
+	switch {
+	case s == nil:
+		return 0
+	case s.Counter != nil:
+		return s.Counter.GetValue()
+	case s.Gauge != nil:
+		return s.Gauge.GetValue()
+	}
+	return s.GetUntyped().GetValue()
+}
+
+func TestStoreRowsAndBytesAreReadAtScrape(t *testing.T) {
+	m := New("test")
+	counts := store.Counts{Requests: 3, Items: 7, Posts: 5, Audit: 20}
+	m.WatchStore(func(context.Context) (store.Counts, error) { return counts, nil }, func() (int64, error) { return 4096, nil })
+	counts.Audit = 21 // what the store holds when Prometheus asks, not when the bot started
+	want := `
+# HELP revokebot_store_bytes Bytes the embedded store takes on disk: the database file and its write-ahead log.
+# TYPE revokebot_store_bytes gauge
+revokebot_store_bytes 4096
+# HELP revokebot_store_rows Rows the store holds, by table: requests, items (the accesses they revoke), posts (thread replies claimed) and audit.
+# TYPE revokebot_store_rows gauge
+revokebot_store_rows{table="audit"} 21
+revokebot_store_rows{table="items"} 7
+revokebot_store_rows{table="posts"} 5
+revokebot_store_rows{table="requests"} 3
+`
+	if err := testutil.GatherAndCompare(gatherer(t, m), strings.NewReader(want), "revokebot_store_rows", "revokebot_store_bytes"); err != nil {
 		t.Error(err)
 	}
 }

@@ -358,6 +358,17 @@ func (m *Store) MarkPosted(_ context.Context, requestID uuid.UUID, key, ts strin
 	return nil
 }
 
+// Post returns the claim of a request's reply by its key.
+func (m *Store) Post(_ context.Context, requestID uuid.UUID, key string) (store.Post, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.posts[postKey{requestID, key}]
+	if !ok {
+		return store.Post{}, fmt.Errorf("reply %s of request %s: %w", key, requestID, store.ErrNotFound)
+	}
+	return p, nil
+}
+
 // UnpostedPosts returns claimed replies with no recorded ts, oldest first.
 func (m *Store) UnpostedPosts(context.Context) ([]store.Post, error) {
 	m.mu.Lock()

@@ -138,4 +138,12 @@ var migrations = []string{
 	ALTER TABLE requests DROP COLUMN refusal;
 	ALTER TABLE requests ADD COLUMN all_access INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX requests_approved ON requests (created_at) WHERE state = 'approved';`,
+	// 4: a heartbeat row that Ping rewrites to prove the store can write; indexes for the
+	// retention sweep (requests by age, audit records by time) and the audit export.
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	);
+	CREATE INDEX requests_created ON requests (created_at);
+	CREATE INDEX audit_at ON audit (at, seq);`,
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -28,25 +30,40 @@ func (s *Store) MarkPosted(ctx context.Context, requestID uuid.UUID, key, ts str
 
 // UnpostedPosts returns claimed replies with no recorded ts, oldest first.
 func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT request_id, key, claimed_at, claimer, posted_ts
-		FROM posts WHERE posted_ts = '' ORDER BY claimed_at, request_id, key`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+postColumns+` FROM posts WHERE posted_ts = '' ORDER BY claimed_at, request_id, key`)
 	if err != nil {
 		return nil, fmt.Errorf("list unposted replies: %w", err)
 	}
-	return collect(rows, func(row scanner) (store.Post, error) {
-		var (
-			p         store.Post
-			requestID string
-			claimedAt int64
-		)
-		err := row.Scan(&requestID, &p.Key, &claimedAt, &p.Claimer, &p.PostedTS)
-		if err != nil {
-			return p, err
-		}
-		p.ClaimedAt = fromMicros(claimedAt)
-		p.RequestID, err = uuid.Parse(requestID)
+	return collect(rows, scanPost)
+}
+
+// Post returns the claim of a request's reply by its key.
+func (s *Store) Post(ctx context.Context, requestID uuid.UUID, key string) (store.Post, error) {
+	p, err := scanPost(s.db.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE request_id = ? AND key = ?`, requestID.String(), key))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Post{}, fmt.Errorf("reply %s of request %s: %w", key, requestID, err)
+	}
+	return p, nil
+}
+
+const postColumns = `request_id, key, claimed_at, claimer, posted_ts`
+
+func scanPost(row scanner) (store.Post, error) {
+	var (
+		p         store.Post
+		requestID string
+		claimedAt int64
+	)
+	if err := row.Scan(&requestID, &p.Key, &claimedAt, &p.Claimer, &p.PostedTS); err != nil {
 		return p, err
-	})
+	}
+	p.ClaimedAt = fromMicros(claimedAt)
+	var err error
+	p.RequestID, err = uuid.Parse(requestID)
+	return p, err
 }
 
 // Audit appends a record to the audit trail.
@@ -66,18 +83,5 @@ func (s *Store) AuditTrail(ctx context.Context, requestID uuid.UUID) ([]store.Au
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail of request %s: %w", requestID, err)
 	}
-	return collect(rows, func(row scanner) (store.AuditRecord, error) {
-		var (
-			a                   store.AuditRecord
-			id, action, outcome string
-			at                  int64
-		)
-		err := row.Scan(&at, &id, &a.Actor, &action, &outcome, &a.Detail)
-		if err != nil {
-			return a, err
-		}
-		a.At, a.Action, a.Outcome = fromMicros(at), store.Action(action), store.Outcome(outcome)
-		a.RequestID, err = uuid.Parse(id)
-		return a, err
-	})
+	return collect(rows, scanAudit)
 }

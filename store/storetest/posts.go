@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +74,34 @@ func testUnpostedPosts(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff([]store.Post{second}, got); diff != "" {
 		t.Errorf("UnpostedPosts after posting the first (-want +got):\n%s", diff)
+	}
+}
+
+func testPostByKey(t *testing.T, s store.Store) {
+	r := NewRequest(1)
+	mustCreate(t, s, r)
+	if _, err := s.Post(t.Context(), r.ID, "progress"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Post before a claim: %v, want ErrNotFound", err)
+	}
+	claim := store.Post{RequestID: r.ID, Key: "progress", ClaimedAt: t0, Claimer: "replica-1"}
+	if claimed, err := s.ClaimPost(t.Context(), claim); err != nil || !claimed {
+		t.Fatalf("ClaimPost = %v, %v", claimed, err)
+	}
+	got, err := s.Post(t.Context(), r.ID, "progress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(claim, got); diff != "" {
+		t.Errorf("Post of an unposted claim (-want +got):\n%s", diff)
+	}
+	if err := s.MarkPosted(t.Context(), r.ID, "progress", "1700000000.000200"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Post(t.Context(), r.ID, "progress"); err != nil || got.PostedTS != "1700000000.000200" {
+		t.Errorf("Post once posted = %+v, %v; want its ts", got, err)
+	}
+	if _, err := s.Post(t.Context(), r.ID, "final"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Post of another key: %v, want ErrNotFound", err)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package storetest checks a store.Store implementation against the rules the bot relies on:
 // idempotent creation, decisions as a compare-and-set that concurrent callers cannot both win,
-// expiry of only what is still pending, one revocation per access of one request, and replies
-// claimed at most once. Every implementation runs Run from its own tests.
+// expiry of only what is still pending, one revocation per access of one request, replies
+// claimed at most once, and retention that deletes only what is finished and old enough. Every implementation runs Run from its own tests.
 package storetest
 
 import (
@@ -44,7 +44,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"a request stored with its revocations is tracked", testCreateWithRevocation},
 		{"a reply is claimed once", testClaimPostOnce},
 		{"a claimed reply stays unposted until marked", testUnpostedPosts},
+		{"a reply is found by its key", testPostByKey},
 		{"the audit trail keeps order and request", testAuditTrail},
+		{"audit records are read by time, oldest first", testAuditSince},
+		{"retention deletes finished requests past the cutoff and nothing else", testRetentionDeletesOnlyFinished},
+		{"retention deletes the oldest first, in batches", testRetentionDeletesOldestFirstInBatches},
+		{"retention deletes audit records past the cutoff, in batches", testAuditRetention},
+		{"the store counts its rows", testRetentionCounts},
 		{"ping answers", testPing},
 	}
 	for _, tt := range tests {
