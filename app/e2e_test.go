@@ -32,8 +32,11 @@ func TestModalRequestPostsTheApprovalMessage(t *testing.T) {
 	}
 	options := staticOptions(view)
 	active := w.owl.ActiveAccessStates(w.owlUser(owltest.SeedManyGrantsEmail).ID)
-	if len(options) != len(active) {
-		t.Errorf("the form offers %d accesses, AccessOwl has %d active for the person", len(options), len(active))
+	if len(options) != len(active)+1 {
+		t.Errorf("the form offers %d choices, want all of their access and the %d AccessOwl has active for the person", len(options), len(active))
+	}
+	if want := fmt.Sprintf("All of their access (%d)", len(active)); options[0].Text != want {
+		t.Errorf("the form's first choice is %q, want %q", options[0].Text, want)
 	}
 	var chosen fakeslack.Option
 	for _, o := range options {

@@ -74,9 +74,12 @@ func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 		retry := slack.NewButtonBlockElement(ActionRetry, buttonValue, Plain("Retry now"))
 		blocks = append(blocks, slack.NewActionBlock(decisionBlock, retry))
 	}
+	what := fmt.Sprintf("%s's access to %s", Escape(r.Grantee.Name), accessText(r))
+	if len(r.Items) > 1 {
+		what = fmt.Sprintf("all %d accesses of %s", len(r.Items), Escape(r.Grantee.Name))
+	}
 	return []slack.MsgOption{
-		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s's access to %s, asked by %s. %s",
-			Escape(r.Grantee.Name), accessText(r), Mention(r.RequesterID), status), false),
+		slack.MsgOptionText(fmt.Sprintf("Access revocation request: %s, asked by %s. %s", what, Mention(r.RequesterID), status), false),
 		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionMetadata(metadata),
 	}

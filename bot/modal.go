@@ -22,6 +22,9 @@ const (
 	// MaxStaticOptions is Slack's limit for a static_select; more accesses than that are offered
 	// through an external_select that searches them.
 	MaxStaticOptions = 100
+	// AccessAll is the value of the form's first choice, every access of the person: an
+	// offboarding in one request.
+	AccessAll = "all"
 )
 
 // RequestModal is the request form: the person, their active access once chosen, the reason.
@@ -40,15 +43,15 @@ func RequestModal(slackID string, access []store.Item, note string) slack.ModalV
 		blocks = append(blocks, slack.NewContextBlock("note", Mrkdwn(note)))
 	case slackID == "":
 		blocks = append(blocks, slack.NewContextBlock("note", Mrkdwn("Choose a person to see their active access.")))
-	case len(access) > MaxStaticOptions:
+	case len(access)+1 > MaxStaticOptions:
 		minQuery := 0
 		search := slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, Plain("Search their access"), ActionAccess)
 		search.MinQueryLength = &minQuery
 		blocks = append(blocks, slack.NewInputBlock(BlockAccessPrefix+slackID, Plain("Which access?"), nil, search))
 	default:
-		options := make([]*slack.OptionBlockObject, len(access))
-		for i, a := range access {
-			options[i] = AccessOption(a)
+		options := []*slack.OptionBlockObject{AllOption(len(access))}
+		for _, a := range access {
+			options = append(options, AccessOption(a))
 		}
 		blocks = append(blocks, slack.NewInputBlock(BlockAccessPrefix+slackID, Plain("Which access?"), nil,
 			slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, Plain("Choose an access"), ActionAccess, options...)))
@@ -72,4 +75,9 @@ func RequestModal(slackID string, access []store.Item, note string) slack.ModalV
 // AccessOption is an access as the form offers it: its label, cut to Slack's option length.
 func AccessOption(it store.Item) *slack.OptionBlockObject {
 	return slack.NewOptionBlockObject(it.AccessStateID, Plain(truncate(it.Label(), maxOptionText)), nil)
+}
+
+// AllOption is the form's first choice: every access of the person, count of them.
+func AllOption(count int) *slack.OptionBlockObject {
+	return slack.NewOptionBlockObject(AccessAll, Plain(fmt.Sprintf("All of their access (%d)", count)), nil)
 }

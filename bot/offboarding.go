@@ -28,6 +28,9 @@ const (
 	// itemMessageText bounds the accesses' text in the approval message as a whole, so that it
 	// stays readable and far below Slack's message size.
 	itemMessageText = 12000
+	// itemsShown is how many accesses the approval message lists at most: enough for most
+	// offboardings, few enough to read before clicking Approve.
+	itemsShown = 40
 	// itemLineText keeps one access's line short: a resource and its permissions.
 	itemLineText = 280
 	// listPageSize is how many accesses one reply of the full list holds: at most about
@@ -88,14 +91,14 @@ func groupHeading(g appGroup) string {
 func itemSections(r store.Request) (blocks []slack.Block, shown int) {
 	total := 0
 	for _, g := range groupByApplication(r.Items) {
-		if len(blocks) == itemBlocks || total >= itemMessageText {
+		if len(blocks) == itemBlocks || total >= itemMessageText || shown == itemsShown {
 			break
 		}
 		text := groupHeading(g)
 		for _, it := range g.items {
 			line := itemLine(it)
 			n := utf8.RuneCountInString(text) + 1 + utf8.RuneCountInString(line)
-			if n > itemSectionText || total+n > itemMessageText {
+			if n > itemSectionText || total+n > itemMessageText || shown == itemsShown {
 				break
 			}
 			text += "\n" + line

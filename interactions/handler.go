@@ -109,7 +109,7 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 		what  string
 	)
 	switch parsed.(type) {
-	case commands.ByAccessState, commands.ByPerson:
+	case commands.ByAccessState, commands.ByPerson, commands.AllOf:
 		limit, what = h.requests, "requests"
 	case commands.Status:
 		limit, what = h.lookups, "lookups"
@@ -136,6 +136,11 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 		return bot.Reply{
 			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(), Priority: bot.PriorityHigh,
 			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
+		}
+	case commands.AllOf:
+		return bot.Reply{
+			Ack: ephemeral(fmt.Sprintf("Looking up all of %s's access…", personText(c.Person))), RequestID: id.String(), Priority: bot.PriorityHigh,
+			Work: func(ctx context.Context) { h.requestAll(ctx, id, cmd, c) },
 		}
 	default:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}

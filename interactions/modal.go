@@ -96,6 +96,9 @@ func (h *Handler) suggestAccess(cb slack.InteractionCallback) bot.Reply {
 // accessOptions are the accesses whose label contains query, as many as an option list holds.
 func accessOptions(access []store.Item, query string) slack.OptionsResponse {
 	var options []*slack.OptionBlockObject
+	if all := bot.AllOption(len(access)); strings.Contains(strings.ToLower(all.Text.Text), query) {
+		options = append(options, all)
+	}
 	for _, a := range access {
 		if len(options) == bot.MaxStaticOptions {
 			break
@@ -135,6 +138,9 @@ func (h *Handler) submitModal(cb slack.InteractionCallback) bot.Reply {
 			accessBlock: "AccessOwl is slow to answer right now. Please submit again.",
 		}),
 		Payload: func(ctx context.Context) (any, func(context.Context)) {
+			if stateID == bot.AccessAll {
+				return h.submitAll(ctx, cb, id, slackID, reason, formError)
+			}
 			grantee, item, err := h.Resolver.AccessState(ctx, stateID)
 			var input *commands.InputError
 			switch {

@@ -38,8 +38,7 @@ func (h *Handler) requestByState(ctx context.Context, id uuid.UUID, cmd slack.Sl
 // requestByPerson handles /revoke @person <application> <reason>.
 func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByPerson) {
 	if c.Person.UserID == "" {
-		h.respond(ctx, cmd.ResponseURL, id.String(), fmt.Sprintf(
-			"Slack sent `@%s` as plain text, so I cannot tell who that is. Type @ and pick the person from Slack's list.", bot.Escape(c.Person.Handle)))
+		h.respond(ctx, cmd.ResponseURL, id.String(), unresolvedMentionText(c.Person))
 		return
 	}
 	person, err := h.Resolver.Person(ctx, c.Person.UserID)
@@ -95,8 +94,12 @@ func (h *Handler) createRequest(ctx context.Context, r store.Request, tell func(
 		return // the same interaction again: the delivery that posted it answered
 	}
 	link := h.permalink(ctx, posted.Channel, posted.MessageTS)
-	tell(fmt.Sprintf("Your request to revoke %s's access to %s is posted%s. Approvers decide there; you will be mentioned in its thread when the access is gone.",
-		bot.Escape(nameOf(r.Grantee)), bot.Escape(r.Items[0].Label()), link))
+	when := "when the access is gone"
+	if len(r.Items) > 1 {
+		when = "when every access has been revoked or refused"
+	}
+	tell(fmt.Sprintf("Your request to revoke %s is posted%s. Approvers decide there; you will be mentioned in its thread %s.",
+		requestText(r), link, when))
 }
 
 func (h *Handler) permalink(ctx context.Context, channel, ts string) string {
@@ -138,7 +141,7 @@ func (h *Handler) lookupFailure(requestID string, err error) string {
 
 func noMatchText(person store.Person, app string, access []store.Item) string {
 	if len(access) == 0 {
-		return fmt.Sprintf("%s has no active access in AccessOwl, so there is nothing to revoke.", bot.Escape(nameOf(person)))
+		return noAccessText(person)
 	}
 	titles := map[string]bool{}
 	var list []string

@@ -83,18 +83,25 @@ func (p *progress) again(id uuid.UUID) bool {
 	return false
 }
 
-// progressChanged tells the thread of a request with several accesses where they stand now: it
-// posts the progress reply once and then updates it in place, from the store, and posts the
-// final reply once every access has reached its end.
+// progressChanged tells a request with several accesses where they stand now: it brings the
+// approval message up to date, posts the progress reply once and then updates it in place, from
+// the store, and posts the final reply once every access has reached its end. The rounds run in
+// the background where the owner allows it, so that submissions and status checks never wait
+// for Slack's pacing of updates, and a burst of changes costs one round more, not one each.
 func (s *Service) progressChanged(ctx context.Context, id uuid.UUID) {
 	if !s.progress.start(id) {
 		return
 	}
-	for {
-		s.progressRound(ctx, id)
-		if !s.progress.again(id) {
-			return
+	rounds := func(ctx context.Context) {
+		for {
+			s.progressRound(ctx, id)
+			if !s.progress.again(id) {
+				return
+			}
 		}
+	}
+	if s.spawn == nil || !s.spawn("progress", id.String(), rounds) {
+		rounds(ctx)
 	}
 }
 
@@ -107,6 +114,7 @@ func (s *Service) progressRound(ctx context.Context, id uuid.UUID) {
 	if !several(r) || r.State != store.Approved {
 		return
 	}
+	s.updateRequest(ctx, r)
 	claimed, err := s.announce(ctx, r, Event{Kind: Progress}, "")
 	switch {
 	case errors.Is(err, errInFlight):

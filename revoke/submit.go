@@ -116,13 +116,13 @@ func (s *Service) submit(ctx context.Context, r store.Request, items []store.Ite
 		})
 	}
 	wg.Wait()
-	if slices.ContainsFunc(o.Items, func(io ItemOutcome) bool { return io.Result == NotAnswered }) {
+	switch {
+	case several(r):
+		s.progressChanged(ctx, r.ID) // which brings the approval message up to date too
+	case slices.ContainsFunc(o.Items, func(io ItemOutcome) bool { return io.Result == NotAnswered }):
 		if stored, err := s.store.Request(ctx, r.ID); err == nil {
 			s.updateRequest(ctx, stored)
 		}
-	}
-	if several(r) {
-		s.progressChanged(ctx, r.ID)
 	}
 	return o
 }
@@ -246,12 +246,14 @@ func (s *Service) refused(ctx context.Context, r store.Request, it store.Item, a
 		s.log.Error("could not record the refusal", "request_id", r.ID.String(), "error", err)
 	}
 	r = withItem(r, it.AccessStateID, func(stored *store.Item) { stored.Refusal = it.Refusal })
-	s.updateRequest(ctx, r)
+	if !several(r) {
+		s.updateRequest(ctx, r)
+	}
 	if _, err := s.announce(ctx, r, Event{Kind: AccessRefused, Item: it}, ""); err != nil {
 		s.log.Warn("could not tell the thread about a refusal", "request_id", r.ID.String(), "error", err)
 	}
 	if several(r) {
-		s.progressChanged(ctx, r.ID)
+		s.progressChanged(ctx, r.ID) // which brings the approval message up to date too
 	}
 	return ItemOutcome{Item: it, Result: Refused, Refusal: it.Refusal}
 }

@@ -319,9 +319,10 @@ func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.I
 	if fresh, err := s.store.Request(ctx, r.ID); err == nil {
 		r = fresh
 	}
-	s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
 	if several(r) {
-		s.progressChanged(ctx, r.ID)
+		s.progressChanged(ctx, r.ID) // which brings the approval message up to date too
+	} else {
+		s.updateRequest(ctx, withItem(r, row.AccessStateID, func(it *store.Item) { it.Status, it.LastError = status, "" }))
 	}
 	return postErr
 }
