@@ -103,6 +103,11 @@ func answer(d revoke.Decided, asked store.State) string {
 	worst := d.Submission.Worst()
 	switch worst.Result {
 	case revoke.AlreadySubmitted:
+		if d.Decided {
+			// This click decided the request; another approver's, at the same moment, sent
+			// some of it first. The approval is this person's, and the thread tells the rest.
+			return ""
+		}
 		return "This revocation was already submitted to AccessOwl, so nothing more was sent. Its thread shows how it is going."
 	case revoke.Refused:
 		return "AccessOwl refused the revocation: " + bot.Escape(worst.Refusal)

@@ -212,6 +212,9 @@ func (s *Service) post(ctx context.Context, r store.Request, e Event, detail str
 
 func (s *Service) auditStatus(ctx context.Context, r store.Request, e Event, detail string) {
 	d := "revocation " + e.RevocationID
+	if several(r) && e.Item.AccessStateID != "" {
+		d = "access state " + e.Item.AccessStateID + ", " + d
+	}
 	if detail != "" {
 		d += ": " + detail
 	}

@@ -2,6 +2,7 @@ package revoke
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -38,8 +39,8 @@ func TestAnOffboardingsThreadListsShowsProgressInPlaceAndEndsOnce(t *testing.T) 
 		stop := run(t, s)
 		defer stop()
 		req := r.offboarding(3, 3)
-		ended := req.Items[4] // ended before the approval: AccessOwl refuses it
-		if err := r.owl.EndAccess(ended.AccessStateID); err != nil {
+		gone := req.Items[4] // ended before the approval: AccessOwl refuses it
+		if err := r.owl.EndAccess(gone.AccessStateID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -89,6 +90,25 @@ func TestAnOffboardingsThreadListsShowsProgressInPlaceAndEndsOnce(t *testing.T) 
 		}
 		if !finished(stored) {
 			t.Errorf("stored items %+v are not all at their end", stored.Items)
+		}
+		// The audit trail names every access's submission, and the end of every access
+		// AccessOwl took.
+		trail, err := r.store.AuditTrail(t.Context(), req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range req.Items {
+			var submitted, ended bool
+			for _, a := range trail {
+				if !strings.Contains(a.Detail, "access state "+it.AccessStateID) {
+					continue
+				}
+				submitted = submitted || a.Action == store.ActionSubmit
+				ended = ended || a.Action == store.ActionStatus && (a.Outcome == "revoked" || a.Outcome == "rejected")
+			}
+			if !submitted || (!ended && it.AccessStateID != gone.AccessStateID) {
+				t.Errorf("the audit trail of access state %s: submitted %v, final status %v\n%+v", it.AccessStateID, submitted, ended, trail)
+			}
 		}
 	})
 }

@@ -148,17 +148,17 @@ func (s *Service) submitItem(ctx context.Context, r store.Request, it store.Item
 		if err := checkCreated(r, it, *rev); err != nil {
 			s.log.Error("AccessOwl's answer does not match the submission: not tracking it", "request_id", id,
 				"access_state_id", it.AccessStateID, "revocation_id", rev.ID, "error", err)
-			s.audit(ctx, r, actor, store.OutcomeFailed, rev.ID+": "+err.Error())
+			s.audit(ctx, r, it, actor, store.OutcomeFailed, rev.ID+": "+err.Error())
 			return ItemOutcome{Item: it, Result: Mismatched, Err: err}
 		}
-		s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID)
+		s.audit(ctx, r, it, actor, store.OutcomeCreated, rev.ID)
 		s.trackCreated(ctx, r, it, *rev)
 		return ItemOutcome{Item: it, Result: Created}
 	case errors.As(err, &already):
 		return s.alreadySubmitted(ctx, r, it, actor, already)
 	case errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrForbidden):
 		s.log.Error("AccessOwl refused revokebot's token", "request_id", id, "error", err)
-		s.audit(ctx, r, actor, store.OutcomeFailed, err.Error())
+		s.audit(ctx, r, it, actor, store.OutcomeFailed, err.Error())
 		return ItemOutcome{Item: it, Result: TokenRefused, Err: err}
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != 429:
 		if apiErr.StatusCode == 422 {
@@ -171,7 +171,7 @@ func (s *Service) submitItem(ctx context.Context, r store.Request, it store.Item
 	default:
 		// Retries are exhausted: nothing is lost, since the same key makes another attempt safe.
 		s.log.Warn("submission did not get through", "request_id", id, "access_state_id", it.AccessStateID, "error", err)
-		s.audit(ctx, r, actor, store.OutcomeFailed, err.Error())
+		s.audit(ctx, r, it, actor, store.OutcomeFailed, err.Error())
 		return ItemOutcome{Item: it, Result: NotAnswered, Err: err, Unsettled: true}
 	}
 }
@@ -188,7 +188,7 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 		}
 	}
 	if it.RevocationID != "" {
-		s.audit(ctx, r, actor, store.OutcomeAlreadySubmitted, it.RevocationID)
+		s.audit(ctx, r, it, actor, store.OutcomeAlreadySubmitted, it.RevocationID)
 		return ItemOutcome{Item: it, Result: AlreadySubmitted}
 	}
 	// Nobody recorded what the first attempt created — it was this call's own unanswered
@@ -201,9 +201,9 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 	if err != nil {
 		s.log.Error("submitted, but the revocation could not be found to track it", "request_id", r.ID.String(),
 			"access_state_id", it.AccessStateID, "error", err)
-		s.audit(ctx, r, actor, store.OutcomeAlreadySubmitted, "revocation not found: "+err.Error())
+		s.audit(ctx, r, it, actor, store.OutcomeAlreadySubmitted, "revocation not found: "+err.Error())
 	} else {
-		s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID+" (found after 409)")
+		s.audit(ctx, r, it, actor, store.OutcomeCreated, rev.ID+" (found after 409)")
 		s.trackCreated(ctx, r, it, *rev)
 	}
 	unsettled := err != nil // found and tracked, or to be looked for again
@@ -220,20 +220,20 @@ func (s *Service) alreadySubmitted(ctx context.Context, r store.Request, it stor
 func (s *Service) fromTheStore(ctx context.Context, r store.Request, it store.Item, actor string) ItemOutcome {
 	switch {
 	case it.RevocationID != "":
-		s.audit(ctx, r, actor, store.OutcomeAlreadySubmitted, it.RevocationID+" (its key is older than AccessOwl remembers: not sent again)")
+		s.audit(ctx, r, it, actor, store.OutcomeAlreadySubmitted, it.RevocationID+" (its key is older than AccessOwl remembers: not sent again)")
 		return ItemOutcome{Item: it, Result: AlreadySubmitted}
 	case it.Refusal != "":
-		s.audit(ctx, r, actor, store.OutcomeRefused, "refused before: "+it.Refusal)
+		s.audit(ctx, r, it, actor, store.OutcomeRefused, "refused before: "+it.Refusal)
 		return ItemOutcome{Item: it, Result: Refused, Refusal: it.Refusal}
 	}
 	rev, err := s.findLost(ctx, r, it, it.SubmittedAt)
 	if err != nil {
 		s.log.Error("a submission older than AccessOwl remembers keys has no known revocation: not sending it again",
 			"request_id", r.ID.String(), "access_state_id", it.AccessStateID, "first_attempt", it.SubmittedAt, "error", err)
-		s.audit(ctx, r, actor, store.OutcomeFailed, "first submitted "+it.SubmittedAt.Format(time.RFC3339)+"; not sent again: "+err.Error())
+		s.audit(ctx, r, it, actor, store.OutcomeFailed, "first submitted "+it.SubmittedAt.Format(time.RFC3339)+"; not sent again: "+err.Error())
 		return ItemOutcome{Item: it, Result: Unconfirmed, Err: err}
 	}
-	s.audit(ctx, r, actor, store.OutcomeCreated, rev.ID+" (found; its key is older than AccessOwl remembers)")
+	s.audit(ctx, r, it, actor, store.OutcomeCreated, rev.ID+" (found; its key is older than AccessOwl remembers)")
 	s.trackCreated(ctx, r, it, *rev)
 	return ItemOutcome{Item: it, Result: AlreadySubmitted}
 }
@@ -241,7 +241,7 @@ func (s *Service) fromTheStore(ctx context.Context, r store.Request, it store.It
 // refused records what AccessOwl refused, and tells the approval message and the thread.
 func (s *Service) refused(ctx context.Context, r store.Request, it store.Item, actor string, apiErr *apiclient.Error) ItemOutcome {
 	it.Refusal = refusalText(apiErr)
-	s.audit(ctx, r, actor, store.OutcomeRefused, fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Message))
+	s.audit(ctx, r, it, actor, store.OutcomeRefused, fmt.Sprintf("%d %s", apiErr.StatusCode, apiErr.Message))
 	if err := s.store.SetRefusal(ctx, r.ID, it.AccessStateID, it.Refusal); err != nil {
 		s.log.Error("could not record the refusal", "request_id", r.ID.String(), "error", err)
 	}
@@ -289,6 +289,9 @@ func (s *Service) trackCreated(ctx context.Context, r store.Request, it store.It
 }
 
 // audit records a submission's result.
-func (s *Service) audit(ctx context.Context, r store.Request, actor string, outcome store.Outcome, detail string) {
+func (s *Service) audit(ctx context.Context, r store.Request, it store.Item, actor string, outcome store.Outcome, detail string) {
+	if several(r) {
+		detail = "access state " + it.AccessStateID + ": " + detail
+	}
 	s.Audit(ctx, store.AuditRecord{RequestID: r.ID, Actor: actor, Action: store.ActionSubmit, Outcome: outcome, Detail: detail})
 }
