@@ -20,22 +20,40 @@ const (
 type Class int
 
 const (
-	// ClassPeople is a call someone is waiting for (a lookup, a submission, a decision): it may
-	// spend the whole hour and never waits on background work's account.
+	// ClassPeople is a call someone is waiting for that acts on what they decided (a
+	// submission and what settles it): it may spend the whole hour and never waits on
+	// anyone else's account.
 	ClassPeople Class = iota
 	// ClassBackground is work nobody waits for (tracking, readiness probes, resubmission): it
 	// leaves a reserve for people and slows as the hour fills.
 	ClassBackground
+	// ClassLookup is a call someone is waiting for that only reads (who a person is, their
+	// access, a revocation's status): it may spend the hour but for a part of the reserve kept
+	// for submissions, so that lookups — which anyone in Slack can cause — can never leave an
+	// approved revocation waiting for the hour to free.
+	ClassLookup
 )
 
 func (c Class) String() string {
-	if c == ClassBackground {
+	switch c {
+	case ClassBackground:
 		return "background"
+	case ClassLookup:
+		return "lookup"
 	}
 	return "people"
 }
 
-type backgroundKey struct{}
+type (
+	backgroundKey struct{}
+	lookupKey     struct{}
+)
+
+// Lookup marks ctx so that calls made with it are people's lookups (ClassLookup): they go
+// before background work but leave the last of the hour to submissions.
+func Lookup(ctx context.Context) context.Context {
+	return context.WithValue(ctx, lookupKey{}, true)
+}
 
 // Background marks ctx so that calls made with it are background work (a status poller, a
 // sweep): they leave a reserve of the hour to people's calls and slow down as the hour fills.
@@ -54,6 +72,9 @@ func IsBackground(ctx context.Context) bool {
 func ClassOf(ctx context.Context) Class {
 	if IsBackground(ctx) {
 		return ClassBackground
+	}
+	if lookup, _ := ctx.Value(lookupKey{}).(bool); lookup {
+		return ClassLookup
 	}
 	return ClassPeople
 }

@@ -33,7 +33,8 @@ func DefaultReserve(perHour int) int { return perHour / 10 }
 //
 // A person's request goes now if fewer than perHour were sent in the hour ending now; otherwise
 // it waits until the oldest leaves the hour. People may spend the whole hour in one burst,
-// because that is how their work comes.
+// because that is how their work comes. A person's lookup (ClassLookup) leaves half the reserve
+// to submissions the same way: lookups anyone can cause never keep an approval waiting.
 //
 // A background request never makes the hour hold more than perHour − reserve, so people find
 // the reserve free whatever background work does. Within that, with used the requests in the
@@ -130,6 +131,11 @@ func (b *MemoryBudget) Take(ctx context.Context, class Class) (Slot, error) {
 	}
 	return Slot{Seq: b.taken}, nil
 }
+
+// submissionReserve is the part of the people's reserve that lookups leave to submissions:
+// half of it (50 of the default 100 an hour of 1,000), room for 50 approvals after anyone's
+// lookups have spent everything else.
+func (b *MemoryBudget) submissionReserve() int { return b.reserve / 2 }
 
 // growLocked doubles the ring, up to perHour, keeping its order; waitLocked never lets count
 // pass perHour, so a full ring of perHour is never grown.
@@ -228,19 +234,27 @@ func (b *MemoryBudget) waitLocked(now time.Time, class Class) Wait {
 		return Wait{Duration: d, FromAccessOwl: true}
 	}
 	need := 1
-	if class == ClassBackground {
+	switch class {
+	case ClassBackground:
 		need = b.reserve + 1
+	case ClassLookup:
+		need = b.submissionReserve() + 1
 	}
 	srvRoom, srvHolds := b.serverRoomLocked(now)
 	if srvHolds && srvRoom < need {
 		// AccessOwl's count only grows until its reset, so nothing frees before.
 		return Wait{Duration: b.server.resetAt.Sub(now), FromAccessOwl: true}
 	}
-	if class == ClassPeople {
-		if b.count < b.perHour {
+	if class != ClassBackground {
+		limit := b.perHour
+		if class == ClassLookup {
+			limit -= b.submissionReserve()
+		}
+		if b.count < limit {
 			return Wait{}
 		}
-		return Wait{Duration: b.leavesLocked(0) - at}
+		// The hour must lose count − limit + 1 requests before one more fits.
+		return Wait{Duration: b.leavesLocked(b.count-limit) - at}
 	}
 	var srv *serverCap
 	if srvHolds {

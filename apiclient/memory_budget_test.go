@@ -318,3 +318,25 @@ func TestMemoryBudgetRecordGrowsWithoutLosingOrder(t *testing.T) {
 		t.Errorf("full again: a person waits %s, want 1s, until the second request leaves", w.Duration)
 	}
 }
+
+func TestLookupsLeaveTheirPartOfTheReserveToSubmissions(t *testing.T) {
+	const perHour, reserve = 100, 10 // lookups stop at 95; submissions may take all 100
+	s := newBudgetState(t, perHour, reserve)
+	s.take(ClassLookup, 60)
+	s.clock.advance(10 * time.Minute)
+	s.take(ClassLookup, 35)
+	if w := s.delay(ClassLookup); w.Duration != 50*time.Minute {
+		t.Errorf("a lookup with 95 of 100 spent waits %s, want until the first 60 leave the hour (50m)", w.Duration)
+	}
+	if w := s.delay(ClassPeople); w.Duration != 0 {
+		t.Errorf("a submission with 95 of 100 spent by lookups waits %s, want it to go at once", w.Duration)
+	}
+	s.take(ClassPeople, 5)
+	if w := s.delay(ClassPeople); w.Duration != 50*time.Minute {
+		t.Errorf("a submission with the hour spent waits %s, want 50m", w.Duration)
+	}
+	// ClassOf reads the mark a lookup's context carries.
+	if got := ClassOf(Lookup(context.Background())); got != ClassLookup {
+		t.Errorf("a lookup's context is of class %s", got)
+	}
+}

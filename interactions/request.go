@@ -185,7 +185,7 @@ func nameOf(p store.Person) string {
 // status handles /revoke status <revocation_id>.
 func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands.Status) {
 	id := c.RevocationID.String()
-	rev, err := h.Status.GetRevocation(ctx, id)
+	rev, err := h.Status.GetRevocation(apiclient.Lookup(ctx), id)
 	switch {
 	case errors.Is(err, apiclient.ErrNotFound):
 		h.respond(ctx, cmd.ResponseURL, id, fmt.Sprintf("AccessOwl has no revocation `%s`. Check the ID in the request's thread.", id))

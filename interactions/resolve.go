@@ -101,6 +101,7 @@ func NewResolver(owl AccessOwl, slackUsers SlackUsers, now func() time.Time) *Re
 // Person finds the AccessOwl user behind a Slack user, through the email Slack shows for them:
 // the user AccessOwl finds by that email, which must be theirs (ErrMismatch otherwise).
 func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, error) {
+	ctx = apiclient.Lookup(ctx) // lookups leave the last of the hour to submissions
 	if p, ok := r.cachedPerson(slackID); ok {
 		return p, nil
 	}
@@ -145,6 +146,7 @@ func (r *Resolver) Person(ctx context.Context, slackID string) (store.Person, er
 // one of someone else's fails the whole listing with ErrMismatch, since a request made from it
 // would show one person and revoke another's access.
 func (r *Resolver) ActiveAccess(ctx context.Context, grantee store.Person) ([]store.Item, error) {
+	ctx = apiclient.Lookup(ctx) // lookups leave the last of the hour to submissions
 	var items []store.Item
 	for s, err := range r.owl.AllAccessStates(ctx, apiclient.AccessStateListOptions{GranteeUserID: grantee.AccessOwlID, Expand: apiclient.ExpandAll}) {
 		if err != nil {
@@ -238,6 +240,7 @@ var ErrStateUnknown = errors.New("access state not found within the search budge
 // hold, is a *commands.InputError; one not found within the budget is ErrStateUnknown, with the
 // item naming the ID alone.
 func (r *Resolver) AccessState(ctx context.Context, id string) (store.Person, store.Item, error) {
+	ctx = apiclient.Lookup(ctx) // lookups leave the last of the hour to submissions
 	if c, ok := r.cached(id); ok {
 		return c.grantee, c.item, nil
 	}

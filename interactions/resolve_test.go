@@ -22,21 +22,30 @@ type stubOwl struct {
 	users  []apiclient.User
 	states []apiclient.AccessState
 	calls  atomic.Int32
+	// notLookups counts the calls made with a context not marked as a lookup.
+	notLookups atomic.Int32
 }
 
-func (o *stubOwl) ListUsers(context.Context, apiclient.UserListOptions) ([]apiclient.User, string, error) {
-	o.calls.Add(1)
+func (o *stubOwl) ListUsers(ctx context.Context, _ apiclient.UserListOptions) ([]apiclient.User, string, error) {
+	o.count(ctx)
 	return o.users, "", nil
 }
 
-func (o *stubOwl) AllAccessStates(context.Context, apiclient.AccessStateListOptions) iter.Seq2[apiclient.AccessState, error] {
-	o.calls.Add(1)
+func (o *stubOwl) AllAccessStates(ctx context.Context, _ apiclient.AccessStateListOptions) iter.Seq2[apiclient.AccessState, error] {
+	o.count(ctx)
 	return func(yield func(apiclient.AccessState, error) bool) {
 		for _, s := range o.states {
 			if !yield(s, nil) {
 				return
 			}
 		}
+	}
+}
+
+func (o *stubOwl) count(ctx context.Context) {
+	o.calls.Add(1)
+	if apiclient.ClassOf(ctx) != apiclient.ClassLookup {
+		o.notLookups.Add(1)
 	}
 }
 
@@ -184,4 +193,23 @@ func TestAnAccessStateByID(t *testing.T) {
 
 func personOf(u apiclient.User) store.Person {
 	return store.Person{AccessOwlID: u.ID, SlackID: "U0LENA", Name: u.FullName, Email: u.Email}
+}
+
+func TestEveryLookupLeavesTheLastOfTheHourToSubmissions(t *testing.T) {
+	owl := &stubOwl{users: []apiclient.User{lena}, states: []apiclient.AccessState{state("as-1", lena.ID)}}
+	emails := slackEmails{"U0LENA": lena.Email}
+	r := NewResolver(owl, emails, nil)
+	p, err := r.Person(t.Context(), "U0LENA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ActiveAccess(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := NewResolver(owl, emails, nil).AccessState(t.Context(), "as-1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := owl.notLookups.Load(); n != 0 || owl.calls.Load() < 3 {
+		t.Errorf("%d of %d calls to AccessOwl were not marked as lookups", n, owl.calls.Load())
+	}
 }
