@@ -323,6 +323,12 @@ func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.I
 	if several(r) {
 		s.progressChanged(ctx, r.ID)
 	}
+	switch {
+	case status.Done():
+		s.closeAsk(ctx, r, it, status)
+	case it.ProvisioningType == string(apiclient.ProvisioningApplicationAdmin):
+		s.reminders.kick() // its admins are to be asked, now that the thread says it was submitted
+	}
 	return postErr
 }
 
