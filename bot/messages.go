@@ -157,14 +157,16 @@ func retrying(r store.Request) bool {
 // ThreadReply is the thread reply about e. Its metadata names the reply's key, so a restarted bot can
 // find it in the thread; a status reply also names its revocation and status.
 func ThreadReply(r store.Request, e revoke.Event) []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(replyText(r, e), false), replyMetadata(r, e)}
+}
+
+// replyMetadata marks a thread reply with its key, so a restarted bot can find it.
+func replyMetadata(r store.Request, e revoke.Event) slack.MsgOption {
 	payload := map[string]any{"request_id": r.ID.String(), "key": e.Key()}
 	if e.Kind == revoke.StatusChanged {
 		payload["revocation_id"], payload["status"] = e.RevocationID, string(e.Status)
 	}
-	return []slack.MsgOption{
-		slack.MsgOptionText(replyText(r, e), false),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: payload}),
-	}
+	return slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: payload})
 }
 
 func replyText(r store.Request, e revoke.Event) string {
