@@ -99,7 +99,8 @@ func (n *Notifier) asked(ids []string) string {
 }
 
 // askText is the ask of an admin-provisioned revocation: who, what to remove where, and — once
-// it is final — how it ended.
+// it is final — that it is closed. It never names a status: the status replies do, once each,
+// and people and tests count them.
 func (n *Notifier) askText(r store.Request, e revoke.Event) string {
 	what := fmt.Sprintf("%s's access to %s", Escape(r.Grantee.Name), itemText(e.Item))
 	if r.Grantee.Name == "" {
@@ -107,11 +108,11 @@ func (n *Notifier) askText(r store.Request, e revoke.Event) string {
 	}
 	switch e.Status {
 	case apiclient.RevocationRevoked:
-		return fmt.Sprintf(":white_check_mark: Done: %s is marked *revoked* in AccessOwl (revocation `%s`).", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":white_check_mark: Done: AccessOwl closed the revocation of %s as finished; the status reply says so. (Revocation `%s`.)", what, Escape(e.RevocationID))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf(":x: Closed: the revocation of %s was *rejected* in AccessOwl (`%s`); the access stays.", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":x: Closed: AccessOwl closed the revocation of %s without removing it; the status reply says why. (Revocation `%s`.)", what, Escape(e.RevocationID))
 	}
-	return fmt.Sprintf("%s AccessOwl does not remove %s by itself: please remove it in %s, then click *Mark revoked* — or *Could not revoke* and say why. (Revocation `%s`.)",
+	return fmt.Sprintf("%s AccessOwl does not remove %s by itself: please remove it in %s, then say so with the first button below — or, if it cannot be removed, the second, with why. (Revocation `%s`.)",
 		n.asked(e.Asked), what, Escape(e.Item.ApplicationTitle), Escape(e.RevocationID))
 }
 
