@@ -119,8 +119,8 @@ func TestCouldNotRevokeRejectsWithTheReasonFromTheForm(t *testing.T) {
 	if rev.RejectionReason != reason {
 		t.Errorf("AccessOwl's rejection reason = %q, want the form's", rev.RejectionReason)
 	}
-	if !strings.Contains(final.Text, "rejected") {
-		t.Errorf("the final reply %q does not name rejected", final.Text)
+	if !strings.Contains(final.Text, "rejected") || !strings.Contains(final.Text, reason) || !strings.Contains(final.Text, "<@"+emma+">") {
+		t.Errorf("the final reply %q does not name rejected, the reason and who gave it", final.Text)
 	}
 	if _, err := w.slack.WaitMessageState(w.ctx(), w.channel, ask.TS, func(a fakeslack.Message) bool { return !hasAskButtons(a) }); err != nil {
 		t.Fatalf("the ask kept its buttons: %v", err)

@@ -123,3 +123,17 @@ func TestTheReasonFormCarriesTheButtonAndAsksForAShortReason(t *testing.T) {
 		t.Errorf("title %q", view.Title.Text)
 	}
 }
+
+func TestAStatusMarkedInTheThreadSaysWhoAndWhy(t *testing.T) {
+	r := storetest.NewRequest(1)
+	e := revoke.Event{Kind: revoke.StatusChanged, Item: r.Items[0], RevocationID: "rev-1", Status: apiclient.RevocationRejected,
+		MarkedBy: "U0ADMIN", Reason: "SSO is down <!channel>"}
+	m := render(t, ThreadReply(r, e))
+	if !strings.Contains(m.text, "*rejected*") || !strings.Contains(m.text, "<@U0ADMIN> could not remove it: SSO is down &lt;!channel&gt;") {
+		t.Errorf("reply %q does not say rejected, who and why (escaped)", m.text)
+	}
+	e.Status, e.Reason = apiclient.RevocationRevoked, ""
+	if m := render(t, ThreadReply(r, e)); !strings.Contains(m.text, "Marked by <@U0ADMIN>") {
+		t.Errorf("reply %q does not say who marked it", m.text)
+	}
+}

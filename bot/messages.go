@@ -191,11 +191,23 @@ func replyText(r store.Request, e revoke.Event) string {
 		return fmt.Sprintf("Revocation submitted to AccessOwl (`%s`)%s. Status: *processing_access* — waiting for the access to be removed.",
 			Escape(e.RevocationID), itemSuffix(r, e.Item))
 	case apiclient.RevocationRevoked:
-		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
 	default:
 		return fmt.Sprintf("Status: *%s*.", Escape(string(e.Status)))
+	}
+}
+
+// markedText says who marked a final status from the thread, and why it could not be done.
+func markedText(e revoke.Event) string {
+	switch {
+	case e.MarkedBy == "":
+		return ""
+	case e.Reason != "":
+		return fmt.Sprintf(" %s could not remove it: %s", Mention(e.MarkedBy), Escape(truncate(e.Reason, apiclient.MaxReasonLength)))
+	default:
+		return fmt.Sprintf(" Marked by %s.", Mention(e.MarkedBy))
 	}
 }
 

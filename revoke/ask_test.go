@@ -143,6 +143,12 @@ func TestCouldNotRevokeRejectsWithTheReason(t *testing.T) {
 			t.Errorf("AccessOwl's rejection reason = %q, want the form's", stored.RejectionReason)
 		}
 		r.wantStatuses(req.MessageTS, processing, apiclient.RevocationRejected)
+		for _, rep := range r.notes.thread(req.MessageTS) {
+			if rep.Event.Kind == StatusChanged && rep.Event.Status == apiclient.RevocationRejected &&
+				(rep.Event.Reason != "Still on call this week" || rep.Event.MarkedBy != approverID) {
+				t.Errorf("the rejected reply says %q by %q; want the form's reason and its sender", rep.Event.Reason, rep.Event.MarkedBy)
+			}
+		}
 		if n := len(r.notes.rewrites[ask.TS]); n != 1 {
 			t.Errorf("the ask was updated %d times, want once", n)
 		}

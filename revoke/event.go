@@ -56,6 +56,10 @@ type Event struct {
 	Asked []string
 	// Reminder counts the reminders of ApproversReminded and AdminsReminded, from 1.
 	Reminder int
+	// MarkedBy and Reason say, for a StatusChanged that a click in the thread caused, who
+	// marked it and — for Could not revoke — why. AccessOwl does not return a rejection's
+	// reason, so only the announcement the click makes can tell it; the key ignores both.
+	MarkedBy, Reason string
 }
 
 // Key names the event uniquely within its request: the claim that makes its reply happen once.

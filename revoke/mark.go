@@ -101,7 +101,7 @@ func (s *Service) Mark(ctx context.Context, m Mark) (Marked, error) {
 	switch {
 	case err == nil:
 		audit(store.OutcomeOK, "marked "+what)
-		if err := s.observed(ctx, r, it, rev.Status); err != nil {
+		if err := s.observed(ctx, r, it, rev.Status, m.By, m.Reason); err != nil {
 			s.log.Error("cannot announce a marked revocation", "request_id", r.ID.String(), "revocation_id", m.RevocationID, "error", err)
 		}
 		return Marked{Result: MarkSent, Status: rev.Status}, nil
@@ -119,7 +119,7 @@ func (s *Service) Mark(ctx context.Context, m Mark) (Marked, error) {
 		// say how it stands, and let the thread catch up if it has not yet.
 		if cur, gerr := s.owl.GetRevocation(ctx, m.RevocationID); gerr == nil && cur.Status.Done() {
 			audit(store.OutcomeAlreadyMarked, "already "+string(cur.Status))
-			if err := s.observed(ctx, r, it, cur.Status); err != nil {
+			if err := s.observed(ctx, r, it, cur.Status, "", ""); err != nil {
 				s.log.Error("cannot announce a closed revocation", "request_id", r.ID.String(), "revocation_id", m.RevocationID, "error", err)
 			}
 			return Marked{Result: MarkClosed, Status: cur.Status}, nil
@@ -133,8 +133,9 @@ func (s *Service) Mark(ctx context.Context, m Mark) (Marked, error) {
 }
 
 // observed announces a status of a tracked revocation that a click learnt before the tracker
-// did, as the tracker would: once, whoever else sees it at the same moment.
-func (s *Service) observed(ctx context.Context, r store.Request, it store.Item, status store.Status) error {
+// did, as the tracker would: once, whoever else sees it at the same moment. by and reason, when
+// the click made the change, go into the reply.
+func (s *Service) observed(ctx context.Context, r store.Request, it store.Item, status store.Status, by, reason string) error {
 	row, err := s.store.TrackedRevocation(ctx, it.RevocationID)
 	if err != nil {
 		return err
@@ -147,5 +148,5 @@ func (s *Service) observed(ctx context.Context, r store.Request, it store.Item, 
 	}
 	s.tracker.hold(it.RevocationID, status)
 	defer s.tracker.release(it.RevocationID)
-	return s.statusChanged(ctx, r, it, row, status, s.now())
+	return s.statusMarked(ctx, r, it, row, status, s.now(), by, reason)
 }

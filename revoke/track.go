@@ -297,8 +297,14 @@ func (t *tracker) announceChange(ctx context.Context, row store.Tracked, observe
 // saved leaves it stale: the next sweep sees the change again, its claim fails, and it only
 // brings the row and the message up to date.
 func (s *Service) statusChanged(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time) error {
+	return s.statusMarked(ctx, r, it, row, status, now, "", "")
+}
+
+// statusMarked is statusChanged for a change a click in the thread made: its reply says who
+// marked it and why.
+func (s *Service) statusMarked(ctx context.Context, r store.Request, it store.Item, row store.Tracked, status store.Status, now time.Time, by, reason string) error {
 	it.RevocationID = row.RevocationID
-	claimed, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status}, "")
+	claimed, postErr := s.announce(ctx, r, Event{Kind: StatusChanged, Item: it, RevocationID: row.RevocationID, Status: status, MarkedBy: by, Reason: reason}, "")
 	if errors.Is(postErr, errSuperseded) || errors.Is(postErr, errInFlight) {
 		return nil // the newer status, or the announcement on its way, shows and saves itself
 	}
