@@ -233,3 +233,53 @@ func TestTheGranteeIsNotAskedToFinishTheirOwnRevocation(t *testing.T) {
 		}
 	})
 }
+
+// An ask claimed by a process that died before it posted it is posted after a restart, once,
+// naming the people that process saved, and without buttons if the revocation ended meanwhile.
+func TestAnAskClaimedBeforeACrashIsPostedOnceAfterARestart(t *testing.T) {
+	for _, ended := range []bool{false, true} {
+		t.Run(map[bool]string{false: "still waiting", true: "ended meanwhile"}[ended], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, newMemStore())
+				s := r.service()
+				req, rev := r.submitted(owltest.SeedAdminApp)
+				mustTrack(t, s, req, rev) // announced processing_access; the ask loop is not running
+				it := req.Items[0]
+				if _, err := r.store.SaveAsk(t.Context(), store.Ask{RevocationID: rev.ID, RequestID: req.ID, AccessStateID: it.AccessStateID,
+					Asked: []string{benSlackID}, AskedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+				key := Event{Kind: AdminsAsked, RevocationID: rev.ID}.Key()
+				if _, err := r.store.ClaimPost(t.Context(), store.Post{RequestID: req.ID, Key: key, ClaimedAt: time.Now(), Claimer: "a stopped process"}); err != nil {
+					t.Fatal(err)
+				}
+				if ended {
+					row, _ := r.store.TrackedRevocation(t.Context(), rev.ID)
+					row.Status = apiclient.RevocationRevoked
+					if err := r.store.UpdateTracked(t.Context(), row); err != nil {
+						t.Fatal(err)
+					}
+				}
+				stop := run(t, r.service(withPeople(&people{})))
+				time.Sleep(time.Minute)
+				stop()
+
+				var asks []reply
+				for _, rep := range r.notes.thread(req.MessageTS) {
+					if rep.Event.Kind == AdminsAsked {
+						asks = append(asks, rep)
+					}
+				}
+				if len(asks) != 1 {
+					t.Fatalf("%d asks after the restart, want 1", len(asks))
+				}
+				if !cmp.Equal(asks[0].Event.Asked, []string{benSlackID}) || asks[0].Event.Status.Done() != ended {
+					t.Errorf("the recovered ask names %v with status %q; want the saved %v, final %t", asks[0].Event.Asked, asks[0].Event.Status, []string{benSlackID}, ended)
+				}
+				if p, err := r.store.Post(t.Context(), req.ID, key); err != nil || p.PostedTS != asks[0].TS {
+					t.Errorf("the claim after the restart: %+v, %v; want it recorded posted", p, err)
+				}
+			})
+		})
+	}
+}
