@@ -108,9 +108,9 @@ func (n *Notifier) askText(r store.Request, e revoke.Event) string {
 	}
 	switch e.Status {
 	case apiclient.RevocationRevoked:
-		return fmt.Sprintf(":white_check_mark: Done: AccessOwl closed the revocation of %s as finished; the status reply says so. (Revocation `%s`.)", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":white_check_mark: Done: AccessOwl closed the revocation of %s as finished, so nothing is left to do here. (Revocation `%s`.)", what, Escape(e.RevocationID))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf(":x: Closed: AccessOwl closed the revocation of %s without removing it; the status reply says why. (Revocation `%s`.)", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":x: Closed: AccessOwl closed the revocation of %s without removing it; the access stays. (Revocation `%s`.)", what, Escape(e.RevocationID))
 	}
 	return fmt.Sprintf("%s AccessOwl does not remove %s by itself: please remove it in %s, then say so with the first button below — or, if it cannot be removed, the second, with why. (Revocation `%s`.)",
 		n.asked(e.Asked), what, Escape(e.Item.ApplicationTitle), Escape(e.RevocationID))
