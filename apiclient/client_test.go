@@ -265,10 +265,10 @@ func TestListsSendTheirFilters(t *testing.T) {
 func TestRevokeAndRejectPostToTheRevocation(t *testing.T) {
 	srv := newScript(t, reply(http.StatusOK, revocationJSON), reply(http.StatusOK, `{"data":`+revocationJSON+`}`))
 	c := newTestClient(t, srv)
-	if _, err := c.RevokeRevocation(t.Context(), "rev-1"); err != nil {
+	if _, err := c.RevokeRevocation(t.Context(), "key-revoke", "rev-1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RejectRevocation(t.Context(), "rev-1", "still needed"); err != nil {
+	if _, err := c.RejectRevocation(t.Context(), "key-reject", "rev-1", "still needed"); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.requests()
@@ -280,8 +280,8 @@ func TestRevokeAndRejectPostToTheRevocation(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if reqs[0].Key == "" || reqs[1].Key == "" || reqs[0].Key == reqs[1].Key {
-		t.Errorf("keys %q and %q: want a fresh Idempotency-Key on each call", reqs[0].Key, reqs[1].Key)
+	if reqs[0].Key != "key-revoke" || reqs[1].Key != "key-reject" {
+		t.Errorf("keys %q and %q: want the callers' key-revoke and key-reject", reqs[0].Key, reqs[1].Key)
 	}
 }
 

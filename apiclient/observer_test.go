@@ -46,7 +46,7 @@ func TestObserverSeesEveryAttemptWithItsRouteStatusAndRetryReason(t *testing.T) 
 			name:  "a broken connection has no status",
 			steps: []http.HandlerFunc{abort, reply(200, revocationJSON)},
 			call: func(t *testing.T, c *Client) {
-				if _, err := c.RevokeRevocation(t.Context(), "rev-1"); err != nil {
+				if _, err := c.RevokeRevocation(t.Context(), "key-1", "rev-1"); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -750,10 +750,10 @@ func TestAutomaticRevocationIsRevokedAfterTheDelay(t *testing.T) {
 
 func TestAdminClosesARevocationOnce(t *testing.T) {
 	reject := func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Revocation, error) {
-		return c.RejectRevocation(ctx, id, "Still on call this week")
+		return c.RejectRevocation(ctx, "reject/"+id, id, "Still on call this week")
 	}
 	revoke := func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Revocation, error) {
-		return c.RevokeRevocation(ctx, id)
+		return c.RevokeRevocation(ctx, "revoke/"+id, id)
 	}
 	tests := []struct {
 		name        string
@@ -871,7 +871,7 @@ func TestRefusalsAreFinal(t *testing.T) {
 			name:  "an unknown revocation cannot be revoked",
 			token: owltest.DefaultToken,
 			call: func(ctx context.Context, c *apiclient.Client, _ *owltest.Server) error {
-				_, err := c.RevokeRevocation(ctx, uuid.NewString())
+				_, err := c.RevokeRevocation(ctx, uuid.NewString(), uuid.NewString())
 				return err
 			},
 			wantErr: apiclient.ErrNotFound,

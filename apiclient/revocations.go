@@ -2,7 +2,6 @@ package apiclient
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"iter"
@@ -106,19 +105,31 @@ func (c *Client) AllRevocations(ctx context.Context, opts RevocationListOptions)
 
 // RevokeRevocation marks a processing_access revocation done, for an application whose admin
 // removed the access by hand; AccessOwl answers revoked, or rejected if no access was left. A
-// closed revocation is a 422 (ErrInvalidRequest). The call carries a fresh Idempotency-Key so
-// its retries are safe; a 409 after an unseen attempt means it went through.
-func (c *Client) RevokeRevocation(ctx context.Context, id string) (*Revocation, error) {
+// closed revocation is a 422 (ErrInvalidRequest). idempotencyKey must be the same on every
+// attempt of the same mark (a double click, another replica), so AccessOwl answers the second
+// 409 (ErrAlreadySubmitted) and acts once.
+func (c *Client) RevokeRevocation(ctx context.Context, idempotencyKey, id string) (*Revocation, error) {
+	if idempotencyKey == "" {
+		return nil, errors.New("accessowl: revoke revocation: an idempotency key is required")
+	}
 	path, err := escapePath("access_revocations", id, "revoke")
 	if err != nil {
 		return nil, err
 	}
-	return call[Revocation](ctx, c, http.MethodPost, path, nil, rand.Text())
+	rev, err := call[Revocation](ctx, c, http.MethodPost, path, nil, idempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("mark revocation %s revoked: %w", id, err)
+	}
+	return rev, nil
 }
 
 // RejectRevocation refuses a processing_access revocation with a reason; the access stays. A
-// closed revocation is a 422 (ErrInvalidRequest). Retries are safe as for RevokeRevocation.
-func (c *Client) RejectRevocation(ctx context.Context, id, reason string) (*Revocation, error) {
+// closed revocation is a 422 (ErrInvalidRequest). The key works as for RevokeRevocation; the
+// same key with another reason is a 422 too, since AccessOwl compares the bodies.
+func (c *Client) RejectRevocation(ctx context.Context, idempotencyKey, id, reason string) (*Revocation, error) {
+	if idempotencyKey == "" {
+		return nil, errors.New("accessowl: reject revocation: an idempotency key is required")
+	}
 	path, err := escapePath("access_revocations", id, "reject")
 	if err != nil {
 		return nil, err
@@ -126,5 +137,9 @@ func (c *Client) RejectRevocation(ctx context.Context, id, reason string) (*Revo
 	body := struct {
 		Reason string `json:"reason"`
 	}{reason}
-	return call[Revocation](ctx, c, http.MethodPost, path, body, rand.Text())
+	rev, err := call[Revocation](ctx, c, http.MethodPost, path, body, idempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("reject revocation %s: %w", id, err)
+	}
+	return rev, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,11 +124,14 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
 	lifecycle, err := revoke.New(revoke.Config{
-		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api), Observer: m,
+		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api).WithApprovers(append(slices.Clone(users), groups...)), Observer: m,
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
 		// a reserve for people's clicks and lookups, which also go first whenever they compete.
 		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
 		Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
+		// Admins of admin-provisioned applications are matched to Slack by email; reminders
+		// follow REVOKE_REMIND_*, where 0 reminders means none.
+		People: bot.NewPeople(api), RemindAfter: cfg.RemindAfter, RemindMax: remindMax(cfg.RemindMax), RemindHours: cfg.RemindHours,
 		// Resubmissions run in the pool, so a shutdown drains them like any click. Nobody waits
 		// on them, so they take no reserved capacity: a backlog resubmitted after an outage
 		// cannot hold up the clicks of people who are waiting.
@@ -146,6 +150,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Slack:     api,
 		Output:    out,
 		Approvers: interactions.NewApprovers(users, groups, cfg.AllowSelfApproval, api, nil),
+		Marks:     lifecycle,
 		Log:       log.With("component", "interactions"),
 	})
 
@@ -188,6 +193,15 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	log.Info("revokebot stopped")
 	return nil
+}
+
+// remindMax is REVOKE_REMIND_MAX as the lifecycle takes it: 0 there is its default, so "none"
+// is negative.
+func remindMax(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // NewLogger returns the logger LOG_LEVEL and LOG_FORMAT ask for.

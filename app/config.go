@@ -15,6 +15,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"revokebot/interactions"
+	"revokebot/revoke"
 	"revokebot/secret"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	AllowSelfApproval bool          `envconfig:"REVOKE_ALLOW_SELF_APPROVAL" default:"false" desc:"may a requester approve their own request"`
 	RequestTTL        time.Duration `envconfig:"REVOKE_REQUEST_TTL" default:"72h" desc:"pending requests expire after this"`
 	StatusPoll        time.Duration `envconfig:"REVOKE_STATUS_POLL" default:"15s" desc:"shortest interval between two status checks of one revocation"`
+	RemindAfter       time.Duration `envconfig:"REVOKE_REMIND_AFTER" default:"4h" desc:"first reminder of an undecided request, or of an admin-provisioned revocation waiting for its admins, after this; each next one after twice as long"`
+	RemindMax         int           `envconfig:"REVOKE_REMIND_MAX" default:"3" desc:"reminders at most per request or revocation; 0 sends none"`
+	RemindHours       revoke.Hours  `envconfig:"REVOKE_REMIND_HOURS" desc:"remind only within these hours, like 09-18 Europe/Berlin; empty: at any hour"`
 	Retention         time.Duration `envconfig:"REVOKE_RETENTION" default:"2160h" desc:"finished requests are deleted this long after their last activity; 0 keeps them for ever"`
 	AuditRetention    time.Duration `envconfig:"AUDIT_RETENTION" default:"8760h" desc:"audit records are deleted when this old; 0 keeps them for ever"`
 	DataDir           string        `envconfig:"DATA_DIR" default:"./data" desc:"where the embedded store keeps its file"`
@@ -110,6 +114,7 @@ func settingProblem(name string, err error) SettingError {
 			"time.Duration": "a duration such as 72h, 90m or 15s",
 			"int":           "a whole number",
 			"bool":          "true or false",
+			"revoke.Hours":  "working hours such as 09-18 Europe/Berlin",
 		}[parse.TypeName]
 		if want == "" {
 			want = "a valid " + parse.TypeName
@@ -199,6 +204,9 @@ func (c Config) problems() []SettingError {
 	}
 	check(c.RequestTTL >= time.Minute, "REVOKE_REQUEST_TTL", "%s is shorter than a minute", c.RequestTTL)
 	check(c.StatusPoll >= time.Second, "REVOKE_STATUS_POLL", "%s is shorter than a second", c.StatusPoll)
+	// Zero takes the default, for configurations built in code (the sandbox, tests).
+	check(c.RemindAfter == 0 || c.RemindAfter >= time.Second, "REVOKE_REMIND_AFTER", "%s is shorter than a second", c.RemindAfter)
+	check(c.RemindMax >= 0 && c.RemindMax <= maxReminders, "REVOKE_REMIND_MAX", "%d is not from 0 to %d", c.RemindMax, maxReminders)
 	checkRetention(c.Retention, "REVOKE_RETENTION", check)
 	checkRetention(c.AuditRetention, "AUDIT_RETENTION", check)
 	check(c.Retention <= 0 || c.AuditRetention <= 0 || c.AuditRetention >= c.Retention, "AUDIT_RETENTION",
@@ -208,6 +216,10 @@ func (c Config) problems() []SettingError {
 	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "%q is not json or text", c.LogFormat)
 	return out
 }
+
+// maxReminders bounds REVOKE_REMIND_MAX: with the wait doubling each time, the tenth reminder
+// of the default comes after 85 days, longer than anything waits.
+const maxReminders = 10
 
 // minRetention is the shortest retention accepted: anything shorter is far more likely a
 // mistyped unit (90m for 90 days) than a wish to delete today's requests.

@@ -160,14 +160,16 @@ func retrying(r store.Request) bool {
 // ThreadReply is the thread reply about e. Its metadata names the reply's key, so a restarted bot can
 // find it in the thread; a status reply also names its revocation and status.
 func ThreadReply(r store.Request, e revoke.Event) []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(replyText(r, e), false), replyMetadata(r, e)}
+}
+
+// replyMetadata marks a thread reply with its key, so a restarted bot can find it.
+func replyMetadata(r store.Request, e revoke.Event) slack.MsgOption {
 	payload := map[string]any{"request_id": r.ID.String(), "key": e.Key()}
 	if e.Kind == revoke.StatusChanged {
 		payload["revocation_id"], payload["status"] = e.RevocationID, string(e.Status)
 	}
-	return []slack.MsgOption{
-		slack.MsgOptionText(replyText(r, e), false),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: payload}),
-	}
+	return slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: payload})
 }
 
 func replyText(r store.Request, e revoke.Event) string {
@@ -192,11 +194,23 @@ func replyText(r store.Request, e revoke.Event) string {
 		return fmt.Sprintf("Revocation submitted to AccessOwl (`%s`)%s. Status: *processing_access* — waiting for the access to be removed.",
 			Escape(e.RevocationID), itemSuffix(r, e.Item))
 	case apiclient.RevocationRevoked:
-		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
+		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
 	default:
 		return fmt.Sprintf("Status: *%s*.", Escape(string(e.Status)))
+	}
+}
+
+// markedText says who marked a final status from the thread, and why it could not be done.
+func markedText(e revoke.Event) string {
+	switch {
+	case e.MarkedBy == "":
+		return ""
+	case e.Reason != "":
+		return fmt.Sprintf(" %s could not remove it: %s", Mention(e.MarkedBy), Escape(truncate(e.Reason, apiclient.MaxReasonLength)))
+	default:
+		return fmt.Sprintf(" Marked by %s.", Mention(e.MarkedBy))
 	}
 }
 

@@ -38,13 +38,37 @@ var (
 // Notifier shows people in Slack what happens to requests: it posts and updates approval
 // messages and posts the replies in their threads, through Output's pacing.
 type Notifier struct {
-	out     Poster
-	threads ThreadReader
+	out       Poster
+	threads   ThreadReader
+	approvers []string // REVOKE_APPROVERS, mentioned by reminders and asks that name nobody else
 }
 
 // NewNotifier returns a Notifier that posts through out and reads threads through threads.
 func NewNotifier(out Poster, threads ThreadReader) *Notifier {
 	return &Notifier{out: out, threads: threads}
+}
+
+// WithApprovers sets who reminders of undecided requests, and asks of applications with no
+// admin in Slack, mention: REVOKE_APPROVERS' user and user-group IDs.
+func (n *Notifier) WithApprovers(ids []string) *Notifier {
+	n.approvers = ids
+	return n
+}
+
+// threadReply is the reply about e: ThreadReply, with the mentions and buttons that asks and
+// reminders need.
+func (n *Notifier) threadReply(r store.Request, e revoke.Event) ([]slack.MsgOption, error) {
+	switch e.Kind {
+	case revoke.AdminsAsked:
+		blocks, err := n.askBlocks(r, e)
+		if err != nil {
+			return nil, err
+		}
+		return []slack.MsgOption{slack.MsgOptionText(n.askText(r, e), false), slack.MsgOptionBlocks(blocks...), replyMetadata(r, e)}, nil
+	case revoke.ApproversReminded, revoke.AdminsReminded:
+		return []slack.MsgOption{slack.MsgOptionText(n.reminderText(r, e), false), replyMetadata(r, e)}, nil
+	}
+	return ThreadReply(r, e), nil
 }
 
 // PostRequest posts a new request's approval message and returns its ts.
@@ -73,11 +97,12 @@ func (n *Notifier) UpdateRequest(ctx context.Context, r store.Request) error {
 // place in Slack's line; a reply replaced, or given up while it waited, is revoke.ErrNotSent:
 // nothing of it reached Slack.
 func (n *Notifier) Reply(ctx context.Context, r store.Request, e revoke.Event) (string, error) {
-	options := append(ThreadReply(r, e), slack.MsgOptionTS(r.MessageTS))
-	var (
-		ts  string
-		err error
-	)
+	options, err := n.threadReply(r, e)
+	if err != nil {
+		return "", err
+	}
+	options = append(options, slack.MsgOptionTS(r.MessageTS))
+	var ts string
 	if e.Kind == revoke.StatusChanged {
 		ts, err = n.out.PostReplacing(ctx, r.Channel, "status/"+e.RevocationID, options...)
 	} else {

@@ -125,9 +125,14 @@ func listPages(r store.Request) int {
 // ListPages says how many replies the full list of r's accesses takes in its thread.
 func (n *Notifier) ListPages(r store.Request) int { return listPages(r) }
 
-// UpdateReply rewrites a reply kept up to date in place — the progress of an offboarding.
+// UpdateReply rewrites a reply kept up to date in place — the progress of an offboarding, an
+// ask whose revocation became final.
 func (n *Notifier) UpdateReply(ctx context.Context, r store.Request, ts string, e revoke.Event) error {
-	return n.out.Update(ctx, r.Channel, ts, ThreadReply(r, e)...)
+	options, err := n.threadReply(r, e)
+	if err != nil {
+		return err
+	}
+	return n.out.Update(ctx, r.Channel, ts, options...)
 }
 
 // listText is one page of the full list of r's accesses, grouped by application.

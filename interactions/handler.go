@@ -68,8 +68,11 @@ type Deps struct {
 	Slack     SlackAPI
 	Output    Output
 	Approvers *Approvers
-	Log       *slog.Logger
-	Now       func() time.Time // nil for the real clock
+	// Marks finishes admin-provisioned revocations from their ask; nil answers those buttons
+	// that nothing can be done.
+	Marks Marks
+	Log   *slog.Logger
+	Now   func() time.Time // nil for the real clock
 }
 
 // Handler is revokebot's answer to every slash command and interaction: it implements
@@ -153,8 +156,11 @@ func (h *Handler) Interaction(cb slack.InteractionCallback) bot.Reply {
 	case slack.InteractionTypeBlockActions:
 		return h.blockActions(cb)
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == bot.ModalCallback {
+		switch {
+		case cb.View.CallbackID == bot.ModalCallback:
 			return h.submitModal(cb)
+		case cb.View.CallbackID == bot.ReasonCallback && h.Marks != nil:
+			return h.submitReason(cb)
 		}
 	case slack.InteractionTypeBlockSuggestion:
 		if cb.View.CallbackID == bot.ModalCallback {
@@ -186,6 +192,15 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			actionID: action.ActionID, value: action.Value,
 		}
 		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, c) }}
+	case bot.ActionMarkRevoked, bot.ActionCouldNotRevoke:
+		if h.Marks == nil || !h.firstTime(cb.User.ID, action) {
+			return bot.Reply{}
+		}
+		c := markClick{user: cb.User.ID, responseURL: cb.ResponseURL, triggerID: cb.TriggerID, value: action.Value}
+		if action.ActionID == bot.ActionCouldNotRevoke {
+			return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.openReasonForm(ctx, c) }}
+		}
+		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.markRevoked(ctx, c) }}
 	case bot.ActionPerson:
 		if cb.View.CallbackID == bot.ModalCallback {
 			ok, wait := h.lookups.allow(cb.User.ID, h.Now())

@@ -273,6 +273,7 @@ func (s *Service) recoverOne(ctx context.Context, p store.Post, now time.Time) e
 	if e.Kind == RequestPosted {
 		return s.recoverRequestPost(ctx, r, p, now)
 	}
+	e = s.withAsk(ctx, e)
 	if quiet(r, e) {
 		if err := s.post(ctx, r, e, "told through the progress reply after a restart"); err != nil {
 			return err

@@ -19,6 +19,12 @@ type AccessOwl interface {
 	FindRevocation(ctx context.Context, q apiclient.RevocationQuery) (*apiclient.Revocation, error)
 	GetRevocation(ctx context.Context, id string) (*apiclient.Revocation, error)
 	ListRevocations(ctx context.Context, opts apiclient.RevocationListOptions) ([]apiclient.Revocation, string, error)
+	// RevokeRevocation and RejectRevocation are an admin's Mark revoked and Could not revoke.
+	RevokeRevocation(ctx context.Context, idempotencyKey, id string) (*apiclient.Revocation, error)
+	RejectRevocation(ctx context.Context, idempotencyKey, id, reason string) (*apiclient.Revocation, error)
+	// GetApplication and GetUser find who administers an application, to ask them.
+	GetApplication(ctx context.Context, id string) (*apiclient.Application, error)
+	GetUser(ctx context.Context, id string) (*apiclient.User, error)
 	// BackgroundDelay says how long a background call would wait for the budget now, so that
 	// the tracker plans its sweeps instead of queueing behind people's calls.
 	BackgroundDelay() time.Duration
@@ -108,6 +114,18 @@ type Config struct {
 	AuditRetention time.Duration
 	// RetentionInterval is the time between retention sweeps (DefaultRetentionInterval).
 	RetentionInterval time.Duration
+	// People, if set, finds the Slack accounts of an admin-provisioned application's admins and
+	// owner, who are asked to finish its revocations; nil asks the approvers.
+	People People
+	// RemindAfter is REVOKE_REMIND_AFTER (DefaultRemindAfter): the wait before the first
+	// reminder, doubled before each next one.
+	RemindAfter time.Duration
+	// RemindMax is REVOKE_REMIND_MAX: how many reminders at most (DefaultRemindMax when zero;
+	// negative sends none).
+	RemindMax int
+	// RemindHours keeps reminders to working hours (REVOKE_REMIND_HOURS); the zero value is
+	// every hour.
+	RemindHours Hours
 	// Alive reports whether the process that claimed a reply (store.Post.Claimer) may still be
 	// posting it. Nil means this process is the only one: a claim of any other was left by one
 	// that stopped, and recovery posts it at once instead of waiting out the claim's lease.
@@ -130,6 +148,7 @@ type Service struct {
 	owl      AccessOwl
 	notifier Notifier
 	observer Observer
+	people   People
 	spawn    func(name string, requestID string, run func(ctx context.Context)) bool
 	now      func() time.Time
 	log      *slog.Logger
@@ -142,6 +161,8 @@ type Service struct {
 	expiry     *expiry
 	resubmit   *resubmitter
 	retention  *retention
+	reminders  *reminders
+	directory  directory
 }
 
 // New returns a Service configured by cfg.
@@ -171,6 +192,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RetentionInterval <= 0 {
 		cfg.RetentionInterval = DefaultRetentionInterval
 	}
+	if cfg.RemindAfter <= 0 {
+		cfg.RemindAfter = DefaultRemindAfter
+	}
+	if cfg.RemindMax == 0 {
+		cfg.RemindMax = DefaultRemindMax
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -187,6 +214,7 @@ func New(cfg Config) (*Service, error) {
 		owl:        cfg.AccessOwl,
 		notifier:   cfg.Notifier,
 		observer:   cfg.Observer,
+		people:     cfg.People,
 		spawn:      cfg.Spawn,
 		now:        cfg.Now,
 		log:        cfg.Log,
@@ -194,25 +222,28 @@ func New(cfg Config) (*Service, error) {
 		claimLease: cfg.ClaimLease,
 		replies:    replies{inflight: make(map[replyKey]bool), waiting: make(map[string]*waitingStatus)},
 		progress:   progress{running: make(map[uuid.UUID]bool)},
+		directory:  directory{admins: make(map[string]cachedAdmins), slack: make(map[string]cachedPerson)},
 	}
 	s.tracker = newTracker(s, cfg.MaxBackoff)
 	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
 	s.resubmit = newResubmitter(s)
 	s.retention = &retention{s: s, keep: cfg.Retention, keepAudit: cfg.AuditRetention,
 		interval: cfg.RetentionInterval, batch: retentionBatch}
+	s.reminders = newReminders(s, cfg.RemindAfter, cfg.RemindMax, cfg.RemindHours)
 	return s, nil
 }
 
 // Run finishes what a stop interrupted — requests stored but not posted, submissions not
 // finished — then follows the tracked revocations, resubmits what AccessOwl did not take,
-// expires undecided requests and deletes what is past its retention until ctx ends; it then
-// returns nil.
+// expires undecided requests, asks admins and reminds people, and deletes what is past its
+// retention until ctx ends; it then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.tracker.run(ctx) })
 	g.Go(func() error { return s.expiry.run(ctx) })
 	g.Go(func() error { return s.resubmit.run(ctx) })
 	g.Go(func() error { return s.retention.run(ctx) })
+	g.Go(func() error { return s.reminders.run(ctx) })
 	g.Go(func() error {
 		// A request left unposted now is posted by the next start or its redelivery: a store
 		// that fails here does not stop the bot.

@@ -21,6 +21,14 @@ const (
 	ActionResume  Action = "resume"  // the bot resumed an interrupted submission
 	ActionStatus  Action = "status"  // a revocation's status announced in the thread
 	ActionExpire  Action = "expire"  // a request expired undecided
+	// ActionAsk: the admins of an admin-provisioned application were asked in the thread.
+	ActionAsk Action = "ask"
+	// ActionRemind: approvers or admins were reminded in the thread.
+	ActionRemind Action = "remind"
+	// ActionMarkRevoked and ActionCouldNotRevoke: a click that told AccessOwl an
+	// admin-provisioned revocation is done, or could not be done.
+	ActionMarkRevoked    Action = "mark revoked"
+	ActionCouldNotRevoke Action = "could not revoke"
 )
 
 // Outcome is how an audited action ended. A status announcement's outcome is the status itself.
@@ -34,8 +42,10 @@ const (
 	OutcomeRejected         Outcome = "rejected"
 	OutcomeExpired          Outcome = "expired"
 	OutcomeAlreadySubmitted Outcome = "already submitted"
-	OutcomeRefused          Outcome = "refused"
-	OutcomeFailed           Outcome = "failed"
+	// OutcomeAlreadyMarked: AccessOwl answered a mark's key with 409, or the revocation was closed.
+	OutcomeAlreadyMarked Outcome = "already marked"
+	OutcomeRefused       Outcome = "refused"
+	OutcomeFailed        Outcome = "failed"
 )
 
 // Routine reports whether the outcome is what normally happens, as opposed to a refusal, a

@@ -253,7 +253,7 @@ type AuditLog interface {
 // for long, and says how much is kept.
 type Retention interface {
 	// DeleteFinishedBefore deletes up to limit finished requests whose last activity was before
-	// cutoff, oldest first, with their items and replies, and returns how many requests it
+	// cutoff, oldest first, with their items, replies and asks, and returns how many requests it
 	// deleted. A request is finished when it was rejected or expired, or approved with every
 	// item final — its revocation revoked or rejected, or its submission refused — and none of
 	// its claimed replies is unposted. Its last activity is the latest of its creation, its
@@ -284,6 +284,7 @@ type Store interface {
 	Submissions
 	Tracking
 	Posts
+	Asks
 	AuditLog
 	Retention
 	// Ping reports whether the store can be used, writes included, for readiness probes; it

@@ -23,6 +23,7 @@ type Store struct {
 	revocations map[string]itemRef // revocation ID → the item that created it
 	tracking    map[string]tracking
 	posts       map[postKey]store.Post
+	asks        map[string]store.Ask // by revocation ID; made on first use (asks.go)
 	audit       []store.AuditRecord
 }
 

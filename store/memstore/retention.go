@@ -9,7 +9,7 @@ import (
 )
 
 // DeleteFinishedBefore deletes up to limit finished requests last active before cutoff, oldest
-// first, with their items and replies; see store.Retention.
+// first, with their items, replies and asks; see store.Retention.
 func (m *Store) DeleteFinishedBefore(_ context.Context, cutoff time.Time, limit int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -28,6 +28,7 @@ func (m *Store) DeleteFinishedBefore(_ context.Context, cutoff time.Time, limit 
 			if it.RevocationID != "" {
 				delete(m.revocations, it.RevocationID)
 				delete(m.tracking, it.RevocationID)
+				delete(m.asks, it.RevocationID)
 			}
 		}
 		for k := range m.posts {

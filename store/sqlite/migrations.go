@@ -146,4 +146,15 @@ var migrations = []string{
 	);
 	CREATE INDEX requests_created ON requests (created_at);
 	CREATE INDEX audit_at ON audit (at, seq);`,
+	// 5: who a thread asked to finish an admin-provisioned revocation by hand (a JSON array of
+	// Slack user IDs, empty when the approvers were asked), one ask per revocation; reminders
+	// count from asked_at. Pending requests are found by the index of version 1.
+	`CREATE TABLE asks (
+		revocation_id   TEXT PRIMARY KEY,
+		request_id      TEXT NOT NULL REFERENCES requests (id),
+		access_state_id TEXT NOT NULL,
+		asked           TEXT NOT NULL DEFAULT '[]',
+		asked_at        INTEGER NOT NULL
+	);
+	CREATE INDEX asks_request ON asks (request_id);`,
 }

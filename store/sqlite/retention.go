@@ -30,7 +30,7 @@ const finishedBefore = `SELECT id FROM requests r
 	ORDER BY r.created_at, r.id LIMIT ?2`
 
 // DeleteFinishedBefore deletes up to limit finished requests last active before cutoff, oldest
-// first, with their items and replies, in one transaction.
+// first, with their items, replies and asks, in one transaction.
 func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -47,8 +47,8 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limi
 		for i, id := range ids {
 			args[i] = id
 		}
-		// Children first: items and posts refer to their request.
-		for _, table := range []string{"posts", "items"} {
+		// Children first: items, posts and asks refer to their request.
+		for _, table := range []string{"asks", "posts", "items"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE request_id IN `+in, args...); err != nil {
 				return fmt.Errorf("%s: %w", table, err)
 			}

@@ -51,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"retention deletes the oldest first, in batches", testRetentionDeletesOldestFirstInBatches},
 		{"retention deletes audit records past the cutoff, in batches", testAuditRetention},
 		{"the store counts its rows", testRetentionCounts},
+		{"an ask is saved once, and the first one wins", testAskSavedOnce},
+		{"unasked and waiting asks follow the revocation's status", testUnaskedAndWaiting},
+		{"pending requests with a message are found for reminders, oldest first", testPendingPosted},
+		{"retention deletes a finished request's asks", testRetentionDeletesAsks},
 		{"ping answers", testPing},
 	}
 	for _, tt := range tests {
