@@ -29,19 +29,41 @@ const directoryTTL = time.Hour
 // directory remembers, for a while, who administers an application and who an AccessOwl user
 // is in Slack, so that asking costs the budget little.
 type directory struct {
-	mu     sync.Mutex
-	admins map[string]cachedAdmins // by application ID
-	slack  map[string]cachedPerson // by AccessOwl user ID
+	admins expiring[[]string] // by application ID: admins, then the owner, each once
+	slack  expiring[string]   // by AccessOwl user ID: their Slack ID, "" when not in Slack
 }
 
-type cachedAdmins struct {
-	userIDs []string // admins, then the owner, each once
-	fetched time.Time
+// expiring is a map whose entries are trusted for directoryTTL.
+type expiring[V any] struct {
+	mu      sync.Mutex
+	entries map[string]fetched[V]
 }
 
-type cachedPerson struct {
-	slackID string // "" when they are not in Slack
-	fetched time.Time
+type fetched[V any] struct {
+	value V
+	at    time.Time
+}
+
+// get returns the entry for key if it was put less than directoryTTL before now.
+func (e *expiring[V]) get(key string, now time.Time) (V, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.entries[key]
+	if !ok || now.Sub(f.at) >= directoryTTL {
+		var zero V
+		return zero, false
+	}
+	return f.value, true
+}
+
+// put remembers value for key, fetched at now.
+func (e *expiring[V]) put(key string, value V, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.entries == nil {
+		e.entries = make(map[string]fetched[V])
+	}
+	e.entries[key] = fetched[V]{value: value, at: now}
 }
 
 // whoToAsk returns the Slack IDs of the application's admins and owner who are in Slack, except
@@ -72,15 +94,12 @@ func (s *Service) whoToAsk(ctx context.Context, applicationID, granteeID string)
 	return asked, nil
 }
 
+
 // adminsOf returns the AccessOwl user IDs of an application's admins and owner.
 func (s *Service) adminsOf(ctx context.Context, applicationID string) ([]string, error) {
 	now := s.now()
-	d := &s.directory
-	d.mu.Lock()
-	c, ok := d.admins[applicationID]
-	d.mu.Unlock()
-	if ok && now.Sub(c.fetched) < directoryTTL {
-		return c.userIDs, nil
+	if ids, ok := s.directory.admins.get(applicationID, now); ok {
+		return ids, nil
 	}
 	app, err := s.owl.GetApplication(apiclient.Background(ctx), applicationID)
 	var ids []string
@@ -94,21 +113,15 @@ func (s *Service) adminsOf(ctx context.Context, applicationID string) ([]string,
 			ids = append(ids, *app.OwnerUserID)
 		}
 	}
-	d.mu.Lock()
-	d.admins[applicationID] = cachedAdmins{userIDs: ids, fetched: now}
-	d.mu.Unlock()
+	s.directory.admins.put(applicationID, ids, now)
 	return ids, nil
 }
 
 // slackIDOf returns the Slack ID of an AccessOwl user, matched by email, or "".
 func (s *Service) slackIDOf(ctx context.Context, userID string) (string, error) {
 	now := s.now()
-	d := &s.directory
-	d.mu.Lock()
-	c, ok := d.slack[userID]
-	d.mu.Unlock()
-	if ok && now.Sub(c.fetched) < directoryTTL {
-		return c.slackID, nil
+	if slackID, ok := s.directory.slack.get(userID, now); ok {
+		return slackID, nil
 	}
 	u, err := s.owl.GetUser(apiclient.Background(ctx), userID)
 	var slackID string
@@ -121,9 +134,7 @@ func (s *Service) slackIDOf(ctx context.Context, userID string) (string, error) 
 			return "", fmt.Errorf("look up AccessOwl user %s in Slack: %w", userID, err)
 		}
 	}
-	d.mu.Lock()
-	d.slack[userID] = cachedPerson{slackID: slackID, fetched: now}
-	d.mu.Unlock()
+	s.directory.slack.put(userID, slackID, now)
 	return slackID, nil
 }
 

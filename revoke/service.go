@@ -222,7 +222,6 @@ func New(cfg Config) (*Service, error) {
 		claimLease: cfg.ClaimLease,
 		replies:    replies{inflight: make(map[replyKey]bool), waiting: make(map[string]*waitingStatus)},
 		progress:   progress{running: make(map[uuid.UUID]bool)},
-		directory:  directory{admins: make(map[string]cachedAdmins), slack: make(map[string]cachedPerson)},
 	}
 	s.tracker = newTracker(s, cfg.MaxBackoff)
 	s.expiry = &expiry{s: s, ttl: cfg.TTL, interval: cfg.ExpiryInterval}
