@@ -61,6 +61,10 @@ type Options struct {
 	// OnListen, if set, is told the address /healthz, /readyz and /metrics are served on, which
 	// is how a LISTEN_ADDR with port 0 becomes known.
 	OnListen func(addr string)
+	// MaxStatusBackoff caps the interval between status checks of one revocation
+	// (revoke.DefaultMaxStatusBackoff when zero). The sandbox sets it to its poll interval, so
+	// an admin's click in its panel reaches the thread within seconds however long it waited.
+	MaxStatusBackoff time.Duration
 }
 
 // Observer is told what the bot does, for metrics and readiness.
@@ -126,7 +130,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api), Observer: m,
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
 		// a reserve for people's clicks and lookups, which also go first whenever they compete.
-		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
+		Poll: cfg.StatusPoll, MaxBackoff: opts.MaxStatusBackoff, TTL: cfg.RequestTTL,
 		Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
 		// Resubmissions run in the pool, so a shutdown drains them like any click. Nobody waits
 		// on them, so they take no reserved capacity: a backlog resubmitted after an outage
