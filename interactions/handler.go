@@ -128,15 +128,11 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 	case commands.Status:
 		return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
 	case commands.ByAccessState:
-		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), RequestID: id.String(), Priority: bot.PriorityHigh,
-			Work: func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) },
-		}
+		return lookingUp(id, fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID),
+			func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) })
 	case commands.ByPerson:
-		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(), Priority: bot.PriorityHigh,
-			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
-		}
+		return lookingUp(id, fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application)),
+			func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) })
 	default:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}
 	}
@@ -229,6 +225,26 @@ func (h *Handler) respond(ctx context.Context, responseURL, requestID, text stri
 		return
 	}
 	if err := h.Output.Respond(ctx, responseURL, slack.MsgOptionText(text, false)); err != nil {
+		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
+	}
+}
+
+// lookingUp acks a command with note and then runs work, whose answer replaces the note
+// (answer). The note goes as a Payload rather than an Ack so that the ack is sent before the work
+// starts: otherwise a quick answer could reach the person before the note it replaces.
+func lookingUp(id uuid.UUID, note string, work func(context.Context)) bot.Reply {
+	return bot.Reply{
+		RequestID: id.String(), Priority: bot.PriorityHigh, Fallback: ephemeral(note),
+		Payload: func(context.Context) (any, func(context.Context)) { return ephemeral(note), work },
+	}
+}
+
+// answer answers a command acked by lookingUp, in place of its "Looking up…" note.
+func (h *Handler) answer(ctx context.Context, cmd slack.SlashCommand, requestID, text string) {
+	if cmd.ResponseURL == "" {
+		return
+	}
+	if err := h.Output.Respond(ctx, cmd.ResponseURL, slack.MsgOptionText(text, false), slack.MsgOptionReplaceOriginal(cmd.ResponseURL)); err != nil {
 		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
 	}
 }

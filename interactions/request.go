@@ -32,13 +32,13 @@ func (h *Handler) requestByState(ctx context.Context, id uuid.UUID, cmd slack.Sl
 		return
 	}
 	r := h.newRequest(id, cmd.UserID, grantee, item, c.Reason)
-	h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), strings.TrimSpace(text+" "+note)) })
+	h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), strings.TrimSpace(text+" "+note)) })
 }
 
 // requestByPerson handles /revoke @person <application> <reason>.
 func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByPerson) {
 	if c.Person.UserID == "" {
-		h.respond(ctx, cmd.ResponseURL, id.String(), fmt.Sprintf(
+		h.answer(ctx, cmd, id.String(), fmt.Sprintf(
 			"Slack sent `@%s` as plain text, so I cannot tell who that is. Type @ and pick the person from Slack's list.", bot.Escape(c.Person.Handle)))
 		return
 	}
@@ -55,12 +55,12 @@ func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.S
 	matches := commands.MatchApplication(access, c.Application)
 	switch {
 	case len(matches) == 0:
-		h.respond(ctx, cmd.ResponseURL, id.String(), noMatchText(person, c.Application, access))
+		h.answer(ctx, cmd, id.String(), noMatchText(person, c.Application, access))
 	case len(matches) > 1:
-		h.respond(ctx, cmd.ResponseURL, id.String(), choicesText(person, c.Application, matches, c.Reason))
+		h.answer(ctx, cmd, id.String(), choicesText(person, c.Application, matches, c.Reason))
 	default:
 		r := h.newRequest(id, cmd.UserID, person, matches[0], c.Reason)
-		h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), text) })
+		h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), text) })
 	}
 }
 
@@ -112,10 +112,10 @@ func (h *Handler) permalink(ctx context.Context, channel, ts string) string {
 func (h *Handler) answerLookupError(ctx context.Context, cmd slack.SlashCommand, id uuid.UUID, err error) {
 	var input *commands.InputError
 	if errors.As(err, &input) {
-		h.respond(ctx, cmd.ResponseURL, id.String(), input.Error())
+		h.answer(ctx, cmd, id.String(), input.Error())
 		return
 	}
-	h.respond(ctx, cmd.ResponseURL, id.String(), h.lookupFailure(id.String(), err))
+	h.answer(ctx, cmd, id.String(), h.lookupFailure(id.String(), err))
 }
 
 // lookupFailure logs why a lookup for a person failed and returns what they are told.

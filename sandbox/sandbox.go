@@ -101,7 +101,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		srvDone: make(chan error, 1),
 	}
 	s.Owl = owltest.New(owltest.WithAutomaticDelay(opts.AutomaticDelay), owltest.WithRateLimit(rate))
-	s.Slack = fakeslack.New(fakeslack.Config{TeamName: "Example Inc.", TeamDomain: "example", Log: log.With("component", "fakeslack")})
+	s.Slack = fakeslack.New(fakeslack.Config{TeamName: "Example Inc.", TeamDomain: "example", PermalinkBase: s.URL,
+		Log: log.With("component", "fakeslack")})
 	s.World = seedWorkspace(s.Slack, s.Owl)
 
 	dataDir := opts.DataDir
@@ -139,7 +140,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go func() {
-		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log})
+		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log, MaxStatusBackoff: opts.StatusPoll})
 	}()
 
 	waitCtx, cancelWait := context.WithTimeout(ctx, connectTimeout)

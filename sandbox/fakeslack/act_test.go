@@ -3,6 +3,8 @@ package fakeslack_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -289,9 +291,14 @@ func TestModalActs(t *testing.T) {
 			t.Errorf("options (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("a required input left empty cannot be submitted", func(t *testing.T) {
-		if _, err := s.SubmitModal(ctx, org.Carol); err == nil {
-			t.Fatal("submitted with required inputs empty")
+	t.Run("a required input left empty cannot be submitted and says so under each", func(t *testing.T) {
+		res, err := s.SubmitModal(ctx, org.Carol)
+		if !errors.Is(err, fakeslack.ErrRequiredEmpty) {
+			t.Fatalf("submit with required inputs empty: %v, want ErrRequiredEmpty", err)
+		}
+		v, _ := s.Modal(org.Carol)
+		if len(res.Errors) < 2 || !maps.Equal(res.Errors, v.Errors) {
+			t.Errorf("errors %v, view's errors %v: want one under each empty input", res.Errors, v.Errors)
 		}
 	})
 	t.Run("typing into an input block sends nothing until submission", func(t *testing.T) {
