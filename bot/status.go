@@ -85,7 +85,7 @@ func statusReply(r store.Request, e revoke.Event) string {
 	case apiclient.RevocationRevoked:
 		return fmt.Sprintf("%s The access is *revoked*: %s's access to %s is gone.", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf("%s AccessOwl *rejected* the revocation: %s keeps access to %s. The reason is with AccessOwl's revocation `%s`, which its API does not return.",
+		return fmt.Sprintf("%s AccessOwl *rejected* the revocation: %s keeps access to %s. AccessOwl does not tell revokebot why: see revocation `%s` in AccessOwl.",
 			Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), Escape(e.RevocationID))
 	default:
 		return fmt.Sprintf("AccessOwl says the revocation%s is `%s`.", itemSuffix(r, e.Item), Escape(string(e.Status)))

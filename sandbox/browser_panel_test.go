@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +79,38 @@ func TestBrowserIDPermalinkRejectionAndSocketCut(t *testing.T) {
 	ben.waitText("#socket-log", "reconnected after")
 	ben.waitFor("the indicator shows the bot connected again", `!!document.querySelector('#bot-state.on')`)
 	t.Logf("socket log: %s", strings.ReplaceAll(ben.textOf("#socket-log"), "\n", " | "))
+	ben.shotAs("panel-1680.png")
+
+	// At 900 px wide nothing is cut off: the panes give up width.
+	ben.do("narrow the window", chromedp.EmulateViewport(900, 900))
+	fits := func(pane string) string {
+		return `(() => {
+			const owl = document.querySelector('#owl').getBoundingClientRect();
+			const pane = document.querySelector('` + pane + `').getBoundingClientRect();
+			return owl.right <= window.innerWidth + 1 && pane.width > 300;
+		})()`
+	}
+	ben.eval("the admin panel and the open thread fit in the window", fits("#thread"))
+	ben.shotAs("panel-900-thread.png")
+	ben.click("#thread-close")
+	ben.eval("the admin panel and the channel fit in the window", fits(".channel"))
+	ben.shotAs("panel-900.png")
+}
+
+// shotAs saves a screenshot of the tab as name, in REVOKEBOT_SCREENSHOT_DIR when set.
+func (p *tab) shotAs(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(cmp.Or(os.Getenv(screenshotDirEnv), p.t.TempDir()), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Logf("saved %s", path)
 }
 
 // textOf is the text of the first element matching sel.

@@ -305,8 +305,8 @@ function renderSlack() {
   current = ch.id;
   $('#channel-title').textContent = ch.is_im ? 'revokebot' : '# ' + ch.name;
   $('#channel-topic').innerHTML = ch.is_im ? 'Direct messages from revokebot: what became of your requests.' : 'Access revocations: ask with <code>/revoke</code>, approvers decide here.';
-  // With a thread open the composer is narrow: the hint is cut short rather than truncated.
-  $('#composer').placeholder = ch.is_im ? 'Message revokebot' : openThread ? 'Try /revoke' : `Message #${ch.name} — try /revoke or /revoke help`;
+  // The hint is short enough for a 900 px window, shorter still beside an open thread.
+  $('#composer').placeholder = ch.is_im ? 'Message revokebot' : openThread ? 'Try /revoke' : 'Type /revoke or /revoke help';
 
   const list = $('#messages');
   // Redraw only what changed, so that a button is not replaced under the pointer.
@@ -360,6 +360,8 @@ function showThread(ts) {
 function renderThread(ch) {
   const pane = $('#thread');
   const parent = (ch.messages || []).find((m) => m.ts === openThread);
+  // In a narrow window an open thread takes the channel's place, as in Slack (app.css).
+  document.querySelector('.layout').classList.toggle('thread-open', !!(openThread && parent));
   if (!openThread || !parent) {
     pane.hidden = true;
     $('#thread-body').dataset.key = '';
