@@ -272,3 +272,24 @@ func TestTheStatusLinesMarkMatchesHowAnOffboardingEnded(t *testing.T) {
 		})
 	}
 }
+
+func TestRevocationStatusIsInWords(t *testing.T) {
+	tests := []struct {
+		status       store.Status
+		provisioning string
+		want         string
+	}{
+		{apiclient.RevocationProcessing, string(apiclient.ProvisioningAutomatic), "AccessOwl is removing the access."},
+		{apiclient.RevocationProcessing, string(apiclient.ProvisioningApplicationAdmin), "Waiting for an admin of Notion to remove the access."},
+		{apiclient.RevocationRevoked, "", "The access is *revoked*: it is gone."},
+		{apiclient.RevocationRejected, "", "AccessOwl *rejected* the revocation: the access stays."},
+		{"paused", "", "AccessOwl says the revocation is `paused`."},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.status)+" "+tt.provisioning, func(t *testing.T) {
+			if got := RevocationStatus(tt.status, tt.provisioning, "Notion"); got != tt.want {
+				t.Errorf("RevocationStatus = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -91,3 +91,15 @@ func statusReply(r store.Request, e revoke.Event) string {
 		return fmt.Sprintf("AccessOwl says the revocation%s is `%s`.", itemSuffix(r, e.Item), Escape(string(e.Status)))
 	}
 }
+
+// RevocationStatus says where one revocation stands, for `/revoke status`: in words, after its
+// application's title (empty when not known) and how AccessOwl removes it.
+func RevocationStatus(status store.Status, provisioningType, application string) string {
+	switch status {
+	case apiclient.RevocationRevoked:
+		return "The access is *revoked*: it is gone."
+	case apiclient.RevocationRejected:
+		return "AccessOwl *rejected* the revocation: the access stays."
+	}
+	return inProgress(store.Item{ProvisioningType: provisioningType, ApplicationTitle: application}, status) + "."
+}

@@ -195,8 +195,16 @@ func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands
 		h.respond(ctx, cmd.ResponseURL, id, h.lookupFailure(id, fmt.Errorf("%w: asked for revocation %s, answered %s", ErrMismatch, id, rev.ID)))
 		return
 	}
-	text := fmt.Sprintf("Revocation `%s` is *%s* (submitted %s).", id, rev.Status, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"))
-	if r, err := h.Status.RequestByRevocation(ctx, id); err == nil && r.MessageTS != "" {
+	r, err := h.Status.RequestByRevocation(ctx, id)
+	app := ""
+	for _, it := range r.Items {
+		if err == nil && strings.EqualFold(it.RevocationID, id) {
+			app = it.ApplicationTitle
+		}
+	}
+	text := fmt.Sprintf("Revocation `%s` (submitted %s): %s", id, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"),
+		bot.RevocationStatus(rev.Status, string(rev.ProvisioningType), app))
+	if err == nil && r.MessageTS != "" {
 		text += " Its request" + h.permalink(ctx, r.Channel, r.MessageTS) + "."
 	}
 	h.respond(ctx, cmd.ResponseURL, id, text)
