@@ -177,6 +177,8 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			actionID: action.ActionID, value: action.Value,
 		}
 		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, c) }}
+	case ActionChooseAccess:
+		return h.chooseAccess(cb, action.Value)
 	case bot.ActionPerson:
 		if cb.View.CallbackID == bot.ModalCallback {
 			ok, wait := h.lookups.allow(cb.User.ID, h.Now())
@@ -239,12 +241,16 @@ func lookingUp(id uuid.UUID, note string, work func(context.Context)) bot.Reply 
 	}
 }
 
-// answer answers a command acked by lookingUp, in place of its "Looking up…" note.
-func (h *Handler) answer(ctx context.Context, cmd slack.SlashCommand, requestID, text string) {
+// answer answers a command acked by lookingUp, in place of its "Looking up…" note; options, if
+// any, replace text.
+func (h *Handler) answer(ctx context.Context, cmd slack.SlashCommand, requestID, text string, options ...slack.MsgOption) {
 	if cmd.ResponseURL == "" {
 		return
 	}
-	if err := h.Output.Respond(ctx, cmd.ResponseURL, slack.MsgOptionText(text, false), slack.MsgOptionReplaceOriginal(cmd.ResponseURL)); err != nil {
+	if len(options) == 0 {
+		options = []slack.MsgOption{slack.MsgOptionText(text, false)}
+	}
+	if err := h.Output.Respond(ctx, cmd.ResponseURL, append(options, slack.MsgOptionReplaceOriginal(cmd.ResponseURL))...); err != nil {
 		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
 	}
 }

@@ -57,7 +57,7 @@ func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.S
 	case len(matches) == 0:
 		h.answer(ctx, cmd, id.String(), noMatchText(person, c.Application, access))
 	case len(matches) > 1:
-		h.answer(ctx, cmd, id.String(), choicesText(person, c.Application, matches, c.Reason))
+		h.answer(ctx, cmd, id.String(), "", choicesMessage(person, c.Application, matches, c.Reason)...)
 	default:
 		r := h.newRequest(id, cmd.UserID, person, matches[0], c.Reason)
 		h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), text) })

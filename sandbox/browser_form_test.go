@@ -46,3 +46,29 @@ func TestBrowserFormErrorsLoadingAndSlowAccessOwl(t *testing.T) {
 	ana.waitText("#modal .bk-context", "AccessOwl is slow to answer right now")
 	t.Logf("with AccessOwl answering in 9 s: the form said AccessOwl is slow after %s", time.Since(chosen).Round(time.Millisecond))
 }
+
+// TestBrowserTextFormsAnswerInPlaceAndOfferChoicesAsButtons runs the text forms: each answer
+// replaces the "Looking up…" note, and several matching accesses are offered as buttons.
+func TestBrowserTextFormsAnswerInPlaceAndOfferChoicesAsButtons(t *testing.T) {
+	s := startSandbox(t)
+	b := newBrowser(t, s)
+	ana := b.open(s.World.Requester, "Ana (requester)")
+	noNote := `![...document.querySelectorAll('#messages .msg.ephemeral')].some((e) => e.innerText.includes('Looking up'))`
+
+	ana.command("/revoke @nobody.here GitHub left")
+	ana.waitText("#messages .msg.ephemeral", "as plain text")
+	ana.eval("the answer replaced the note", noNote)
+
+	ana.command("/revoke @dev.patel AWS Moved teams")
+	choice := `#messages .msg.ephemeral button[data-action-id="revokebot_choose_access"]`
+	ana.waitFor("three choices, as buttons", `document.querySelectorAll('`+choice+`').length === 3`)
+	ana.eval("the answer replaced the note", noNote)
+	ana.click(choice)
+	ana.waitText("#messages .msg", "Access revocation request")
+	ana.waitText("#messages .msg.ephemeral", "is posted")
+	ana.eval("the request's answer replaced the choices", `!document.querySelector('`+choice+`')`)
+
+	ana.command("/revoke @farid.haddad GitHub Left the company")
+	ana.waitFor("the README's example makes a request", `[...document.querySelectorAll('#messages .msg.ephemeral')].filter((e) => e.innerText.includes('is posted')).length === 2`)
+	ana.eval("the answer replaced the note", noNote)
+}
