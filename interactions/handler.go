@@ -232,12 +232,15 @@ func (h *Handler) respond(ctx context.Context, responseURL, requestID, text stri
 }
 
 // lookingUp acks a command with note and then runs work, whose answer replaces the note
-// (answer). The note goes as a Payload rather than an Ack so that the ack is sent before the work
-// starts: otherwise a quick answer could reach the person before the note it replaces.
+// (answer). The note goes as a Payload, acked on the worker that then runs Work, rather than as
+// an Ack, which the session sends after handing Work to the pool: a quick answer could then reach
+// the person before the note it replaces. Work runs after the ack even when the worker started
+// too late for the payload (the fallback is the same note), so no request is lost.
 func lookingUp(id uuid.UUID, note string, work func(context.Context)) bot.Reply {
 	return bot.Reply{
 		RequestID: id.String(), Priority: bot.PriorityHigh, Fallback: ephemeral(note),
-		Payload: func(context.Context) (any, func(context.Context)) { return ephemeral(note), work },
+		Payload: func(context.Context) (any, func(context.Context)) { return ephemeral(note), nil },
+		Work:    work,
 	}
 }
 
