@@ -55,6 +55,16 @@ func TestBrowserTextFormsAnswerInPlaceAndOfferChoicesAsButtons(t *testing.T) {
 	ana := b.open(s.World.Requester, "Ana (requester)")
 	noNote := `![...document.querySelectorAll('#messages .msg.ephemeral')].some((e) => e.innerText.includes('Looking up'))`
 
+	// Two notes in a row stack instead of drawing over each other.
+	for _, text := range []string{"hello", "hello again"} {
+		ana.command(text) // not a command: the page says so and keeps the text to fix
+		ana.eval("clear the composer", `(() => { document.querySelector('#composer').value = ''; return true; })()`)
+	}
+	ana.waitFor("two toasts, one above the other", `(() => {
+		const [a, b] = [...document.querySelectorAll('.toast')].map((t) => t.getBoundingClientRect());
+		return a && b && (a.bottom <= b.top || b.bottom <= a.top);
+	})()`)
+
 	ana.command("/revoke @nobody.here GitHub left")
 	ana.waitText("#messages .msg.ephemeral", "as plain text")
 	ana.eval("the answer replaced the note", noNote)
