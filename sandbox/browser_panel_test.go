@@ -44,6 +44,9 @@ func TestBrowserIDPermalinkRejectionAndSocketCut(t *testing.T) {
 	ana.click(link)
 	ana.waitFor("the message is highlighted", `!!document.querySelector('#messages .msg.highlight[data-ts=`+quote(m.TS)+`]')`)
 	ana.eval("the page stayed in this tab, at the permalink", `location.pathname.startsWith('/archives/')`)
+	// Opened afresh, as from another tab, the permalink leads to the message too.
+	ana.do("reload at the permalink", chromedp.Reload())
+	ana.waitFor("the message is highlighted after a reload", `!!document.querySelector('#messages .msg.highlight[data-ts=`+quote(m.TS)+`]')`)
 
 	ben := b.open(s.World.SlackID[approverEmail], "Ben (approver)")
 	ben.click(approve)
