@@ -269,7 +269,7 @@ func TestBrowserRefusesOutsidersAndRevokesOnceThrough5xx(t *testing.T) {
 	ben.click(approve)
 	ben.click("#confirm-ok")
 	ben.waitText("#messages .msg", "Approved by @Ben Okafor")
-	ben.waitText("#revocations .card", "processing_access")
+	ben.waitText("#revocations .card", "in progress")
 	ben.click("#revocations [data-revoke]")
 	ben.click("#messages .thread-link")
 	ben.waitText("#thread-body", "revoked")

@@ -70,14 +70,13 @@ func (w *Workspace) RunSlashCommand(ctx context.Context, userID, channelID, comm
 		"response_url": responseURL,
 		"trigger_id":   w.newTriggerLocked(u.ID),
 	}
+	ru := w.respURLs[responseURL[strings.LastIndex(responseURL, "/")+1:]]
+	ru.acked = make(chan struct{})
 	id, err := w.sock.sendLocked("slash_commands", payload, true, func(ack json.RawMessage) any {
 		// The ack's ephemeral is what a replace_original through the command's response_url
-		// replaces.
-		if e := w.applySlashAckLocked(u.ID, ch.ID, ack); e != nil {
-			if ru := w.respURLs[responseURL[strings.LastIndex(responseURL, "/")+1:]]; ru != nil {
-				ru.srcEphemeral = e
-			}
-		}
+		// replaces; responses wait for it (serveResponseURL).
+		ru.srcEphemeral = w.applySlashAckLocked(u.ID, ch.ID, ack)
+		close(ru.acked)
 		return nil
 	})
 	w.mu.Unlock()

@@ -550,12 +550,15 @@ function ago(t) {
   return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+// statusWords are the panel's words for AccessOwl's statuses; the code is in the pill's title.
+const statusWords = { processing_access: 'in progress', revoked: 'revoked', rejected: 'rejected' };
+
 function renderOwl() {
   if (!owl) return;
   const revs = owl.revocations || [];
   $('#revocations').innerHTML = revs.map((r) => `<div class="card" data-revocation="${esc(r.id)}">
       <div class="row"><span class="title">${esc(r.person)} · ${esc(r.application)}${r.resource ? ' · ' + esc(r.resource) : ''}</span>
-      <span class="pill ${esc(r.status)}">${esc(r.status)}</span></div>
+      <span class="pill ${esc(r.status)}" title="${esc(r.status)}">${esc(statusWords[r.status] || r.status)}</span></div>
       <div class="muted">${esc(r.reason)}${r.rejection_reason ? ' — rejected: ' + esc(r.rejection_reason) : ''}</div>
       <div class="muted small">${esc(r.provisioning_type === 'automatic' ? 'removed by AccessOwl' : 'an admin removes it')} · ${ago(r.inserted_at)}</div>
       ${r.status === 'processing_access' ? `<div class="row"><button class="btn primary" data-revoke="${esc(r.id)}">Mark revoked</button><button class="btn danger" data-reject="${esc(r.id)}">Reject</button></div>` : ''}
