@@ -73,6 +73,7 @@ func TestBrowserTextFormsAnswerInPlaceAndOfferChoicesAsButtons(t *testing.T) {
 	choice := `#messages .msg.ephemeral button[data-action-id="revokebot_choose_access"]`
 	ana.waitFor("three choices, as buttons", `document.querySelectorAll('`+choice+`').length === 3`)
 	ana.eval("the answer replaced the note", noNote)
+	ana.shotAs("choices.png")
 	ana.click(choice)
 	ana.waitText("#messages .msg", "Access revocation request")
 	ana.waitText("#messages .msg.ephemeral", "is posted")
