@@ -33,7 +33,7 @@ Usage:
   revokebot audit-export [--since RFC3339] [--until RFC3339]
                        write the audit trail under DATA_DIR to stdout, one JSON object a
                        line, oldest first (since included, until not); safe while the bot runs
-  revokebot sandbox [--listen 127.0.0.1:8080] [--data DIR]
+  revokebot sandbox [--listen 127.0.0.1:8080]
                        run the bot against a fake Slack and a fake AccessOwl, with a web page
   revokebot version    print the version
   revokebot help       print this help
@@ -202,13 +202,12 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("revokebot sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", sandbox.DefaultListen, "address to serve the page, the fakes and their APIs on")
-	data := fs.String("data", "", "folder for the bot's store (default: a temporary folder, removed at exit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	opts := sandbox.Options{Listen: *listen, DataDir: *data, Log: app.NewLogger(stderr, "info", "text")}
+	opts := sandbox.Options{Listen: *listen, Log: app.NewLogger(stderr, "info", "text")}
 	if err := sandbox.Run(ctx, opts, stdout); err != nil {
 		fmt.Fprintf(stderr, "revokebot sandbox: %v\n", err)
 		return 1

@@ -62,6 +62,10 @@ type Options struct {
 	// OnListen, if set, is told the address /healthz, /readyz and /metrics are served on, which
 	// is how a LISTEN_ADDR with port 0 becomes known.
 	OnListen func(addr string)
+	// MaxStatusBackoff caps the interval between status checks of one revocation
+	// (revoke.DefaultMaxStatusBackoff when zero). The sandbox sets it to its poll interval, so
+	// an admin's click in its panel reaches the thread within seconds however long it waited.
+	MaxStatusBackoff time.Duration
 }
 
 // Observer is told what the bot does, for metrics and readiness.
@@ -127,7 +131,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api).WithApprovers(append(slices.Clone(users), groups...)), Observer: m,
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
 		// a reserve for people's clicks and lookups, which also go first whenever they compete.
-		Poll: cfg.StatusPoll, TTL: cfg.RequestTTL,
+		Poll: cfg.StatusPoll, MaxBackoff: opts.MaxStatusBackoff, TTL: cfg.RequestTTL,
 		Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
 		// Admins of admin-provisioned applications are matched to Slack by email; reminders
 		// follow REVOKE_REMIND_*, where 0 reminders means none.

@@ -386,7 +386,7 @@ func TestStatusChangesAreEachAnnouncedOnce(t *testing.T) {
 func countReplies(w *world, m fakeslack.Message, status string) int {
 	n := 0
 	for _, r := range w.slack.Thread(w.channel, m.TS) {
-		if r.IsReply() && strings.Contains(r.Text, "*"+status+"*") {
+		if r.IsReply() && replyStatus(r) == status {
 			n++
 		}
 	}

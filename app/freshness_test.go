@@ -102,7 +102,7 @@ func TestAnApprovalAccessOwlDidNotTakeLandsWithoutAnotherClick(t *testing.T) {
 	}
 	w.reply(m, "processing_access")
 	w.parent(m, "dropped Retry now once it landed", func(p fakeslack.Message) bool {
-		return !strings.Contains(string(p.Blocks), "revokebot_retry") && strings.Contains(blocksText(p), "processing_access")
+		return !strings.Contains(string(p.Blocks), "revokebot_retry") && strings.Contains(blocksText(p), "remov")
 	})
 	posts := w.posts()
 	for _, p := range posts {

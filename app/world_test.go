@@ -263,11 +263,25 @@ func (w *world) ephemeral(user, text string) fakeslack.Ephemeral {
 // reply waits for a thread reply under m containing text.
 func (w *world) reply(m fakeslack.Message, text string) fakeslack.Message {
 	w.t.Helper()
-	r, err := w.slack.WaitReply(w.ctx(), w.channel, m.TS, func(r fakeslack.Message) bool { return strings.Contains(r.Text, text) })
+	r, err := w.slack.WaitReply(w.ctx(), w.channel, m.TS, func(r fakeslack.Message) bool {
+		return strings.Contains(r.Text, text) || replyStatus(r) == text
+	})
 	if err != nil {
 		w.t.Fatalf("no reply saying %q: %v\nthread: %s\nlogs:\n%s", text, err, w.thread(m), w.logs)
 	}
 	return r
+}
+
+// replyStatus is the AccessOwl status a reply announces, from its metadata: people read the
+// status in words, machines read the code there.
+func replyStatus(r fakeslack.Message) string {
+	var md struct {
+		Payload struct {
+			Status string `json:"status"`
+		} `json:"event_payload"`
+	}
+	_ = json.Unmarshal(r.Metadata, &md)
+	return md.Payload.Status
 }
 
 // parent waits until the approval message satisfies match.

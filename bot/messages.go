@@ -108,38 +108,6 @@ func requestFields(r store.Request) []*slack.TextBlockObject {
 		Mrkdwn("*Reason*\n"+truncate(Escape(r.Reason), maxFieldText)))
 }
 
-// StatusLine says in one sentence where a request stands.
-func StatusLine(r store.Request) string {
-	switch r.State {
-	case store.Pending:
-		return "Waiting for an approver."
-	case store.Rejected:
-		return fmt.Sprintf(":x: Rejected by %s. The access stays.", Mention(r.DecidedBy))
-	case store.Expired:
-		return ":hourglass: Expired: no approver decided in time. The access stays."
-	}
-	approved := fmt.Sprintf(":white_check_mark: Approved by %s.", Mention(r.DecidedBy))
-	if len(r.Items) != 1 {
-		return approved + " " + progress(r.Items)
-	}
-	it := r.Items[0]
-	switch {
-	case it.LastError != "" && !it.Settled():
-		return fmt.Sprintf(":warning: Approved by %s. AccessOwl did not answer (%s); revokebot keeps retrying with the same key, so it will not revoke twice.",
-			Mention(r.DecidedBy), Escape(truncate(it.LastError, maxErrorText)))
-	case it.Refusal != "":
-		return fmt.Sprintf("%s AccessOwl refused the revocation: %s", approved, Escape(it.Refusal))
-	case it.Status == "":
-		return approved + " Submitting to AccessOwl…"
-	case it.Status == apiclient.RevocationRevoked:
-		return approved + " Status: *revoked* — the access is gone."
-	case it.Status == apiclient.RevocationRejected:
-		return approved + " Status: *rejected* — AccessOwl did not remove the access."
-	default:
-		return fmt.Sprintf("%s Status: *%s*.", approved, Escape(string(it.Status)))
-	}
-}
-
 // maxErrorText keeps what AccessOwl's failure said short in a status line.
 const maxErrorText = 200
 
@@ -189,17 +157,7 @@ func replyText(r store.Request, e revoke.Event) string {
 		return fmt.Sprintf("%s This request expired: no approver decided in time, so %s keeps access to %s. Ask again with `/revoke` if it is still needed.",
 			Mention(r.RequesterID), Escape(r.Grantee.Name), accessText(r))
 	}
-	switch e.Status {
-	case apiclient.RevocationProcessing:
-		return fmt.Sprintf("Revocation submitted to AccessOwl (`%s`)%s. Status: *processing_access* — waiting for the access to be removed.",
-			Escape(e.RevocationID), itemSuffix(r, e.Item))
-	case apiclient.RevocationRevoked:
-		return fmt.Sprintf("%s Status: *revoked* — %s's access to %s is gone.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
-	case apiclient.RevocationRejected:
-		return fmt.Sprintf("%s Status: *rejected* — AccessOwl did not remove %s's access to %s; it stays.%s", Mention(r.RequesterID), Escape(r.Grantee.Name), itemText(e.Item), markedText(e))
-	default:
-		return fmt.Sprintf("Status: *%s*.", Escape(string(e.Status)))
-	}
+	return statusReply(r, e)
 }
 
 // markedText says who marked a final status from the thread, and why it could not be done.

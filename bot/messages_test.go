@@ -104,10 +104,10 @@ func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
 		want    string
 	}{
 		{"approved, not yet submitted", store.Approved, "", "", "Approved by <@U0BOSS>. Submitting to AccessOwl…"},
-		{"approved and processing", store.Approved, apiclient.RevocationProcessing, "", "*processing_access*"},
-		{"approved and revoked", store.Approved, apiclient.RevocationRevoked, "", "*revoked*"},
-		{"approved, AccessOwl rejected", store.Approved, apiclient.RevocationRejected, "", "*rejected*"},
-		{"approved, AccessOwl refused", store.Approved, "", "access state is not active", "refused the revocation: access state is not active"},
+		{"approved and processing", store.Approved, apiclient.RevocationProcessing, "", ":hourglass_flowing_sand: Approved by <@U0BOSS>. AccessOwl is removing the access."},
+		{"approved and revoked", store.Approved, apiclient.RevocationRevoked, "", ":white_check_mark: Approved by <@U0BOSS>. The access is *revoked*"},
+		{"approved, AccessOwl rejected", store.Approved, apiclient.RevocationRejected, "", ":x: Approved by <@U0BOSS>. AccessOwl *rejected* the revocation: the access stays."},
+		{"approved, AccessOwl refused", store.Approved, "", "access state is not active", ":x: Approved by <@U0BOSS>. AccessOwl refused the revocation: access state is not active"},
 		{"rejected", store.Rejected, "", "", "Rejected by <@U0BOSS>"},
 		{"expired", store.Expired, "", "", "Expired"},
 	}
@@ -127,22 +127,26 @@ func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
 	}
 }
 
-func TestStatusRepliesNameTheStatusAndMentionTheRequesterAtTheEnd(t *testing.T) {
+func TestStatusRepliesSayTheStatusInWordsAndMentionTheRequesterAtTheEnd(t *testing.T) {
 	r := storetest.NewRequest(1)
 	tests := []struct {
 		status  store.Status
+		words   string
 		mention bool
 	}{
-		{apiclient.RevocationProcessing, false},
-		{apiclient.RevocationRevoked, true},
-		{apiclient.RevocationRejected, true},
+		{apiclient.RevocationProcessing, "AccessOwl is removing the access.", false},
+		{apiclient.RevocationRevoked, "The access is *revoked*", true},
+		{apiclient.RevocationRejected, "AccessOwl *rejected* the revocation", true},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.status), func(t *testing.T) {
 			e := revoke.Event{Kind: revoke.StatusChanged, Item: r.Items[0], RevocationID: "rev-1", Status: tt.status}
 			m := render(t, ThreadReply(r, e))
-			if !strings.Contains(m.text, string(tt.status)) {
-				t.Errorf("reply %q does not name %s", m.text, tt.status)
+			if !strings.Contains(m.text, tt.words) {
+				t.Errorf("reply %q does not say %q", m.text, tt.words)
+			}
+			if strings.Contains(m.text, "processing_access") {
+				t.Errorf("reply %q shows people AccessOwl's status code", m.text)
 			}
 			if got := strings.Contains(m.text, "<@U0REQUEST>"); got != tt.mention {
 				t.Errorf("reply %q mentions the requester: %v, want %v", m.text, got, tt.mention)
@@ -222,5 +226,70 @@ func TestAnApprovalAccessOwlDidNotTakeSaysSoAndOffersToRetry(t *testing.T) {
 	r.Items[0].RevocationID = "rev-1" // it landed
 	if m := render(t, ApprovalMessage(r, "VALUE")); len(m.buttons) != 0 {
 		t.Errorf("a settled request still offers %d buttons", len(m.buttons))
+	}
+}
+
+func TestAnAdminProvisionedAccessSaysWhoseAdminItWaitsFor(t *testing.T) {
+	r := storetest.NewRequest(1)
+	r.State, r.DecidedBy = store.Approved, "U0BOSS"
+	r.Items[0].ApplicationTitle = "Notion"
+	r.Items[0].ProvisioningType = string(apiclient.ProvisioningApplicationAdmin)
+	r.Items[0].Status = apiclient.RevocationProcessing
+	const want = "Waiting for an admin of Notion to remove the access."
+	if got := StatusLine(r); !strings.Contains(got, want) {
+		t.Errorf("status line %q does not say %q", got, want)
+	}
+	e := revoke.Event{Kind: revoke.StatusChanged, Item: r.Items[0], RevocationID: "rev-1", Status: apiclient.RevocationProcessing}
+	if m := render(t, ThreadReply(r, e)); !strings.Contains(m.text, want) {
+		t.Errorf("reply %q does not say %q", m.text, want)
+	}
+}
+
+func TestTheStatusLinesMarkMatchesHowAnOffboardingEnded(t *testing.T) {
+	tests := []struct {
+		name     string
+		statuses []store.Status
+		mark     string
+	}{
+		{"all revoked", []store.Status{apiclient.RevocationRevoked, apiclient.RevocationRevoked}, ":white_check_mark:"},
+		{"one still in flight", []store.Status{apiclient.RevocationRevoked, apiclient.RevocationProcessing}, ":hourglass_flowing_sand:"},
+		{"one rejected, none in flight", []store.Status{apiclient.RevocationRevoked, apiclient.RevocationRejected}, ":x:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := storetest.NewRequest(1)
+			r.State, r.DecidedBy = store.Approved, "U0BOSS"
+			first := r.Items[0]
+			r.Items = nil
+			for i, s := range tt.statuses {
+				it := first
+				it.AccessStateID, it.Status = fmt.Sprintf("as-%d", i), s
+				r.Items = append(r.Items, it)
+			}
+			if got := StatusLine(r); !strings.HasPrefix(got, tt.mark+" ") {
+				t.Errorf("status line %q does not start with %s", got, tt.mark)
+			}
+		})
+	}
+}
+
+func TestRevocationStatusIsInWords(t *testing.T) {
+	tests := []struct {
+		status       store.Status
+		provisioning string
+		want         string
+	}{
+		{apiclient.RevocationProcessing, string(apiclient.ProvisioningAutomatic), "AccessOwl is removing the access."},
+		{apiclient.RevocationProcessing, string(apiclient.ProvisioningApplicationAdmin), "Waiting for an admin of Notion to remove the access."},
+		{apiclient.RevocationRevoked, "", "The access is *revoked*: it is gone."},
+		{apiclient.RevocationRejected, "", "AccessOwl *rejected* the revocation: the access stays."},
+		{"paused", "", "AccessOwl says the revocation is `paused`."},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.status)+" "+tt.provisioning, func(t *testing.T) {
+			if got := RevocationStatus(tt.status, tt.provisioning, "Notion"); got != tt.want {
+				t.Errorf("RevocationStatus = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -131,20 +131,14 @@ func (h *Handler) SlashCommand(cmd slack.SlashCommand) bot.Reply {
 	case commands.Status:
 		return bot.Reply{Priority: bot.PriorityLow, Work: func(ctx context.Context) { h.status(ctx, cmd, c) }}
 	case commands.ByAccessState:
-		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID)), RequestID: id.String(), Priority: bot.PriorityHigh,
-			Work: func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) },
-		}
+		return lookingUp(id, fmt.Sprintf("Looking up access state `%s`…", c.AccessStateID),
+			func(ctx context.Context) { h.requestByState(ctx, id, cmd, c) })
 	case commands.ByPerson:
-		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application))), RequestID: id.String(), Priority: bot.PriorityHigh,
-			Work: func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) },
-		}
+		return lookingUp(id, fmt.Sprintf("Looking up %s's access to %s…", personText(c.Person), bot.Escape(c.Application)),
+			func(ctx context.Context) { h.requestByPerson(ctx, id, cmd, c) })
 	case commands.AllOf:
-		return bot.Reply{
-			Ack: ephemeral(fmt.Sprintf("Looking up all of %s's access…", personText(c.Person))), RequestID: id.String(), Priority: bot.PriorityHigh,
-			Work: func(ctx context.Context) { h.requestAll(ctx, id, cmd, c) },
-		}
+		return lookingUp(id, fmt.Sprintf("Looking up all of %s's access…", personText(c.Person)),
+			func(ctx context.Context) { h.requestAll(ctx, id, cmd, c) })
 	default:
 		return bot.Reply{Ack: ephemeral(commands.HelpText)}
 	}
@@ -201,6 +195,8 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.openReasonForm(ctx, c) }}
 		}
 		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.markRevoked(ctx, c) }}
+	case ActionChooseAccess:
+		return h.chooseAccess(cb, action.Value)
 	case bot.ActionPerson:
 		if cb.View.CallbackID == bot.ModalCallback {
 			ok, wait := h.lookups.allow(cb.User.ID, h.Now())
@@ -249,6 +245,33 @@ func (h *Handler) respond(ctx context.Context, responseURL, requestID, text stri
 		return
 	}
 	if err := h.Output.Respond(ctx, responseURL, slack.MsgOptionText(text, false)); err != nil {
+		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
+	}
+}
+
+// lookingUp acks a command with note and then runs work, whose answer replaces the note
+// (answer). The note goes as a Payload, acked on the worker that then runs Work, rather than as
+// an Ack, which the session sends after handing Work to the pool: a quick answer could then reach
+// the person before the note it replaces. Work runs after the ack even when the worker started
+// too late for the payload (the fallback is the same note), so no request is lost.
+func lookingUp(id uuid.UUID, note string, work func(context.Context)) bot.Reply {
+	return bot.Reply{
+		RequestID: id.String(), Priority: bot.PriorityHigh, Fallback: ephemeral(note),
+		Payload: func(context.Context) (any, func(context.Context)) { return ephemeral(note), nil },
+		Work:    work,
+	}
+}
+
+// answer answers a command acked by lookingUp, in place of its "Looking up…" note; options, if
+// any, replace text.
+func (h *Handler) answer(ctx context.Context, cmd slack.SlashCommand, requestID, text string, options ...slack.MsgOption) {
+	if cmd.ResponseURL == "" {
+		return
+	}
+	if len(options) == 0 {
+		options = []slack.MsgOption{slack.MsgOptionText(text, false)}
+	}
+	if err := h.Output.Respond(ctx, cmd.ResponseURL, append(options, slack.MsgOptionReplaceOriginal(cmd.ResponseURL))...); err != nil {
 		h.Log.Warn("could not answer the person", "request_id", requestID, "error", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -25,42 +26,64 @@ func (h *Handler) openModal(ctx context.Context, cmd slack.SlashCommand) {
 	}
 }
 
-// choosePerson loads the chosen person's active access into the form.
+// personLookupWait bounds how long the form says it is looking up a chosen person's access:
+// past it, it says AccessOwl is slow instead, rather than look busy for ever.
+const personLookupWait = 8 * time.Second
+
+// choosePerson loads the chosen person's active access into the form. The form says at once that
+// the list is coming, since AccessOwl may take seconds.
 func (h *Handler) choosePerson(ctx context.Context, cb slack.InteractionCallback, slackID string) {
+	hash, ok := h.updateForm(ctx, cb, cb.View.Hash, bot.RequestModal(slackID, nil,
+		fmt.Sprintf(":hourglass_flowing_sand: Looking up %s's active access in AccessOwl…", bot.Mention(slackID))))
+	if !ok {
+		return // the person chose someone else meanwhile
+	}
 	var (
 		access []store.Item
 		note   string
 	)
-	person, err := h.Resolver.Person(ctx, slackID)
+	lookupCtx, cancel := context.WithTimeout(ctx, personLookupWait)
+	defer cancel()
+	person, err := h.Resolver.Person(lookupCtx, slackID)
 	if err == nil {
-		access, err = h.Resolver.ActiveAccess(ctx, person)
+		access, err = h.Resolver.ActiveAccess(lookupCtx, person)
 	}
 	var input *commands.InputError
 	switch {
 	case errors.As(err, &input):
 		note = input.Problem
+	case err != nil && lookupCtx.Err() != nil && ctx.Err() == nil:
+		h.Log.Warn("lookup for the form took too long", "request_id", formRequestID(cb), "wait", personLookupWait, "error", err)
+		note = "AccessOwl is slow to answer right now, so their access could not be listed. Choose the person again in a moment."
 	case err != nil:
 		note = h.lookupFailure(formRequestID(cb), err)
 	case len(access) == 0:
 		note = fmt.Sprintf("%s has no active access in AccessOwl: there is nothing to revoke.", bot.Escape(nameOf(person)))
 	}
-	h.updateForm(ctx, cb, bot.RequestModal(slackID, access, note))
+	h.updateForm(ctx, cb, hash, bot.RequestModal(slackID, access, note))
 }
 
 // showNote shows note in the form in place of the chosen person's access.
 func (h *Handler) showNote(ctx context.Context, cb slack.InteractionCallback, slackID, note string) {
-	h.updateForm(ctx, cb, bot.RequestModal(slackID, nil, note))
+	h.updateForm(ctx, cb, cb.View.Hash, bot.RequestModal(slackID, nil, note))
 }
 
-func (h *Handler) updateForm(ctx context.Context, cb slack.InteractionCallback, view slack.ModalViewRequest) {
+// updateForm replaces the form if it is still the one of hash, and returns the new hash; ok is
+// false when the form changed meanwhile or could not be updated.
+func (h *Handler) updateForm(ctx context.Context, cb slack.InteractionCallback, hash string, view slack.ModalViewRequest) (newHash string, ok bool) {
 	// The hash makes Slack refuse this update if the form changed meanwhile (the person chose
 	// someone else): the newer choice's update wins.
-	if _, err := h.Slack.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID); err != nil {
-		if bot.SlackErrorCode(err) == "hash_conflict" {
-			return
+	res, err := h.Slack.UpdateViewContext(ctx, view, "", hash, cb.View.ID)
+	if err != nil {
+		if bot.SlackErrorCode(err) != "hash_conflict" {
+			h.Log.Warn("could not update the request form", "request_id", formRequestID(cb), "view_id", cb.View.ID, "error", err)
 		}
-		h.Log.Warn("could not update the request form", "request_id", formRequestID(cb), "view_id", cb.View.ID, "error", err)
+		return "", false
 	}
+	if res == nil {
+		return "", true
+	}
+	return res.View.Hash, true
 }
 
 // suggestAccess answers the access search of a person with more accesses than a static list

@@ -19,24 +19,14 @@ import (
 
 // requestAll handles /revoke all @person <reason>.
 func (h *Handler) requestAll(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.AllOf) {
-	if c.Person.UserID == "" {
-		h.respond(ctx, cmd.ResponseURL, id.String(), unresolvedMentionText(c.Person))
-		return
-	}
-	person, err := h.Resolver.Person(ctx, c.Person.UserID)
-	if err != nil {
-		h.answerLookupError(ctx, cmd, id, err)
-		return
-	}
-	access, err := h.Resolver.ActiveAccess(ctx, person)
+	person, access, ok := h.personsAccess(ctx, id, cmd, c.Person)
 	switch {
-	case err != nil:
-		h.answerLookupError(ctx, cmd, id, err)
+	case !ok:
 	case len(access) == 0:
-		h.respond(ctx, cmd.ResponseURL, id.String(), noAccessText(person))
+		h.answer(ctx, cmd, id.String(), noAccessText(person))
 	default:
 		r := h.newOffboarding(id, cmd.UserID, person, access, c.Reason)
-		h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), text) })
+		h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), text) })
 	}
 }
 

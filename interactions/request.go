@@ -32,35 +32,44 @@ func (h *Handler) requestByState(ctx context.Context, id uuid.UUID, cmd slack.Sl
 		return
 	}
 	r := h.newRequest(id, cmd.UserID, grantee, item, c.Reason)
-	h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), strings.TrimSpace(text+" "+note)) })
+	h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), strings.TrimSpace(text+" "+note)) })
 }
 
 // requestByPerson handles /revoke @person <application> <reason>.
 func (h *Handler) requestByPerson(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, c commands.ByPerson) {
-	if c.Person.UserID == "" {
-		h.respond(ctx, cmd.ResponseURL, id.String(), unresolvedMentionText(c.Person))
-		return
-	}
-	person, err := h.Resolver.Person(ctx, c.Person.UserID)
-	if err != nil {
-		h.answerLookupError(ctx, cmd, id, err)
-		return
-	}
-	access, err := h.Resolver.ActiveAccess(ctx, person)
-	if err != nil {
-		h.answerLookupError(ctx, cmd, id, err)
+	person, access, ok := h.personsAccess(ctx, id, cmd, c.Person)
+	if !ok {
 		return
 	}
 	matches := commands.MatchApplication(access, c.Application)
 	switch {
 	case len(matches) == 0:
-		h.respond(ctx, cmd.ResponseURL, id.String(), noMatchText(person, c.Application, access))
+		h.answer(ctx, cmd, id.String(), noMatchText(person, c.Application, access))
 	case len(matches) > 1:
-		h.respond(ctx, cmd.ResponseURL, id.String(), choicesText(person, c.Application, matches, c.Reason))
+		h.answer(ctx, cmd, id.String(), "", choicesMessage(person, c.Application, matches, c.Reason)...)
 	default:
 		r := h.newRequest(id, cmd.UserID, person, matches[0], c.Reason)
-		h.createRequest(ctx, r, func(text string) { h.respond(ctx, cmd.ResponseURL, id.String(), text) })
+		h.createRequest(ctx, r, func(text string) { h.answer(ctx, cmd, id.String(), text) })
 	}
+}
+
+// personsAccess looks up the person a command names and lists their active access, fresh from
+// AccessOwl; when it cannot, it answers the command and returns false.
+func (h *Handler) personsAccess(ctx context.Context, id uuid.UUID, cmd slack.SlashCommand, m commands.Mention) (store.Person, []store.Item, bool) {
+	if m.UserID == "" {
+		h.answer(ctx, cmd, id.String(), unresolvedMentionText(m))
+		return store.Person{}, nil, false
+	}
+	person, err := h.Resolver.Person(ctx, m.UserID)
+	var access []store.Item
+	if err == nil {
+		access, err = h.Resolver.ActiveAccess(ctx, person)
+	}
+	if err != nil {
+		h.answerLookupError(ctx, cmd, id, err)
+		return store.Person{}, nil, false
+	}
+	return person, access, true
 }
 
 // newRequest makes a pending request for one access of grantee, asked by requester.
@@ -115,10 +124,10 @@ func (h *Handler) permalink(ctx context.Context, channel, ts string) string {
 func (h *Handler) answerLookupError(ctx context.Context, cmd slack.SlashCommand, id uuid.UUID, err error) {
 	var input *commands.InputError
 	if errors.As(err, &input) {
-		h.respond(ctx, cmd.ResponseURL, id.String(), input.Error())
+		h.answer(ctx, cmd, id.String(), input.Error())
 		return
 	}
-	h.respond(ctx, cmd.ResponseURL, id.String(), h.lookupFailure(id.String(), err))
+	h.answer(ctx, cmd, id.String(), h.lookupFailure(id.String(), err))
 }
 
 // lookupFailure logs why a lookup for a person failed and returns what they are told.
@@ -198,8 +207,16 @@ func (h *Handler) status(ctx context.Context, cmd slack.SlashCommand, c commands
 		h.respond(ctx, cmd.ResponseURL, id, h.lookupFailure(id, fmt.Errorf("%w: asked for revocation %s, answered %s", ErrMismatch, id, rev.ID)))
 		return
 	}
-	text := fmt.Sprintf("Revocation `%s` is *%s* (submitted %s).", id, rev.Status, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"))
-	if r, err := h.Status.RequestByRevocation(ctx, id); err == nil && r.MessageTS != "" {
+	r, err := h.Status.RequestByRevocation(ctx, id)
+	app := ""
+	for _, it := range r.Items {
+		if err == nil && strings.EqualFold(it.RevocationID, id) {
+			app = it.ApplicationTitle
+		}
+	}
+	text := fmt.Sprintf("Revocation `%s` (submitted %s): %s", id, rev.InsertedAt.UTC().Format("2006-01-02 15:04 MST"),
+		bot.RevocationStatus(rev.Status, string(rev.ProvisioningType), app))
+	if err == nil && r.MessageTS != "" {
 		text += " Its request" + h.permalink(ctx, r.Channel, r.MessageTS) + "."
 	}
 	h.respond(ctx, cmd.ResponseURL, id, text)

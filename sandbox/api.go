@@ -36,6 +36,14 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("/slack/", http.StripPrefix("/slack", s.Slack))
 	static, _ := fs.Sub(webFiles, "web")
 	mux.Handle("/", http.FileServerFS(static))
+	// The fake Slack's permalinks point here: the page opens at the message and highlights it.
+	mux.HandleFunc("GET /archives/", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		http.ServeFileFS(w, r, static, "favicon.svg")
+	})
 	mux.HandleFunc("GET /sandbox/events", s.serveEvents)
 	mux.HandleFunc("GET /sandbox/slack", s.serveSlackState)
 	mux.HandleFunc("GET /sandbox/owl", s.serveOwlState)
@@ -250,34 +258,6 @@ func (s *Sandbox) modalClose(ctx context.Context, body json.RawMessage) (any, er
 		return map[string]any{}, nil // already closed
 	}
 	return map[string]any{"ack": ack}, err
-}
-
-func (s *Sandbox) cutSocket(context.Context, json.RawMessage) (any, error) {
-	n := len(s.Slack.Connections())
-	s.Slack.CutConnections()
-	s.log.Info("sandbox: cut the bot's Socket Mode connections", "connections", n)
-	return map[string]int{"cut": n}, nil
-}
-
-func (s *Sandbox) owlRevoke(_ context.Context, body json.RawMessage) (any, error) {
-	in, err := decodeInto[struct {
-		ID string `json:"id"`
-	}](body)
-	if err != nil {
-		return nil, err
-	}
-	return s.Owl.Revoke(in.ID)
-}
-
-func (s *Sandbox) owlReject(_ context.Context, body json.RawMessage) (any, error) {
-	in, err := decodeInto[struct {
-		ID     string `json:"id"`
-		Reason string `json:"reason"`
-	}](body)
-	if err != nil {
-		return nil, err
-	}
-	return s.Owl.Reject(in.ID, in.Reason)
 }
 
 // owlFaults sets the faults every AccessOwl request meets; all zero clears them.

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -218,6 +219,9 @@ func TestBrowserRequestApproveTwiceAndWatchTheThread(t *testing.T) {
 // committed one untouched.
 const updateScreenshotEnv = "REVOKEBOT_UPDATE_SCREENSHOT"
 
+// screenshotDirEnv names a folder that keeps the tests' other screenshots, to look at them.
+const screenshotDirEnv = "REVOKEBOT_SCREENSHOT_DIR"
+
 // shot takes the README's screenshot of the page.
 func shot(t *testing.T, p *tab) {
 	t.Helper()
@@ -227,7 +231,7 @@ func shot(t *testing.T, p *tab) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	path := filepath.Join(t.TempDir(), "sandbox.png")
+	path := filepath.Join(cmp.Or(os.Getenv(screenshotDirEnv), t.TempDir()), "sandbox.png")
 	if os.Getenv(updateScreenshotEnv) == "1" {
 		path = screenshotPath
 	}
@@ -265,7 +269,7 @@ func TestBrowserRefusesOutsidersAndRevokesOnceThrough5xx(t *testing.T) {
 	ben.click(approve)
 	ben.click("#confirm-ok")
 	ben.waitText("#messages .msg", "Approved by @Ben Okafor")
-	ben.waitText("#revocations .card", "processing_access")
+	ben.waitText("#revocations .card", "in progress")
 	ben.click("#revocations [data-revoke]")
 	ben.click("#messages .thread-link")
 	ben.waitText("#thread-body", "revoked")

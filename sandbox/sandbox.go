@@ -40,12 +40,14 @@ const (
 	shutdownTimeout = 3 * time.Second
 )
 
-// Options configure a sandbox. The zero value serves on DefaultListen with a temporary store.
+// Options configure a sandbox. The zero value serves on DefaultListen.
+//
+// A sandbox keeps nothing between runs: the fakes hold their state in memory, so the bot's store
+// lives in a temporary folder removed on Close. A store kept across runs would point at messages
+// and revocations that the next run's fakes never had.
 type Options struct {
 	// Listen is the address to serve on; port 0 picks a free one.
 	Listen string
-	// DataDir keeps the bot's store; empty uses a temporary folder removed on Close.
-	DataDir string
 	// Log receives the bot's and the sandbox's logs; nil discards them.
 	Log *slog.Logger
 	// StatusPoll is the bot's REVOKE_STATUS_POLL; default 1s.
@@ -101,17 +103,16 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		srvDone: make(chan error, 1),
 	}
 	s.Owl = owltest.New(owltest.WithAutomaticDelay(opts.AutomaticDelay), owltest.WithRateLimit(rate))
-	s.Slack = fakeslack.New(fakeslack.Config{TeamName: "Example Inc.", TeamDomain: "example", Log: log.With("component", "fakeslack")})
+	s.Slack = fakeslack.New(fakeslack.Config{TeamName: "Example Inc.", TeamDomain: "example", PermalinkBase: s.URL,
+		Log: log.With("component", "fakeslack")})
 	s.World = seedWorkspace(s.Slack, s.Owl)
 
-	dataDir := opts.DataDir
-	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "revokebot-sandbox-"); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("make a data folder: %w", err)
-		}
-		s.tempDir = dataDir
+	dataDir, err := os.MkdirTemp("", "revokebot-sandbox-")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("make a data folder: %w", err)
 	}
+	s.tempDir = dataDir
 	s.Config = app.Config{
 		SlackAppToken:  secret.New(s.Slack.AppToken()),
 		SlackBotToken:  secret.New(s.Slack.BotToken()),
@@ -139,7 +140,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go func() {
-		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log})
+		s.botDone <- app.Run(botCtx, s.Config, app.Options{Version: "sandbox", Log: log, MaxStatusBackoff: opts.StatusPoll})
 	}()
 
 	waitCtx, cancelWait := context.WithTimeout(ctx, connectTimeout)

@@ -70,7 +70,7 @@ func TestOneAddressServesBothFakesAndThePage(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !bytes.Contains(page, []byte(`src="app.js"`)) {
+	if res.StatusCode != http.StatusOK || !bytes.Contains(page, []byte(`src="/app.js"`)) {
 		t.Errorf("GET / = %d, want the page that loads app.js", res.StatusCode)
 	}
 }
@@ -90,6 +90,24 @@ func TestThePageNeedsNothingFromTheInternet(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestThePageIsServedAtItsPermalinksAndHasAFavicon(t *testing.T) {
+	s := startSandbox(t)
+	for _, tt := range []struct{ path, contentType, contains string }{
+		{"archives/C000000001/p1700000000000100", "text/html", `<script src="/app.js">`},
+		{"favicon.ico", "image/svg+xml", "<svg"},
+	} {
+		res, err := http.Get(s.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), tt.contentType) || !strings.Contains(string(body), tt.contains) {
+			t.Errorf("GET /%s: %d %s, want %s with %q", tt.path, res.StatusCode, res.Header.Get("Content-Type"), tt.contentType, tt.contains)
+		}
 	}
 }
 

@@ -75,6 +75,9 @@ type revocationView struct {
 	ProvisioningType string    `json:"provisioning_type"`
 	InsertedAt       time.Time `json:"inserted_at"`
 	RejectionReason  string    `json:"rejection_reason,omitempty"`
+	// Admin is the Slack user who removes an admin-provisioned access, and who says in the
+	// request's thread why, when they reject it.
+	Admin string `json:"admin,omitempty"`
 }
 
 type accessView struct {
@@ -134,7 +137,7 @@ func (s *Sandbox) serveOwlState(w http.ResponseWriter, r *http.Request) {
 		a := apps[v.ApplicationID]
 		st.Revocations = append(st.Revocations, revocationView{ID: v.ID, Status: v.Status, Person: people[v.GranteeUserID],
 			Application: a.Title, Resource: resource(a, v.ResourceID), Reason: v.Reason, ProvisioningType: v.ProvisioningType,
-			InsertedAt: v.InsertedAt, RejectionReason: v.RejectionReason})
+			InsertedAt: v.InsertedAt, RejectionReason: v.RejectionReason, Admin: s.adminOf(v.ApplicationID)})
 	}
 	slices.Reverse(st.Revocations)
 	for _, as := range s.Owl.AccessStates() {

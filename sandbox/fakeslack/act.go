@@ -62,15 +62,21 @@ func (w *Workspace) RunSlashCommand(ctx context.Context, userID, channelID, comm
 		w.mu.Unlock()
 		return Ack{}, fmt.Errorf("run %s: %s is not in %s", command, userID, channelID)
 	}
+	responseURL := w.newResponseURLLocked(u.ID, ch.ID, nil, nil)
 	payload := map[string]any{
 		"token": verificationToken, "team_id": w.cfg.TeamID, "team_domain": w.cfg.TeamDomain,
 		"channel_id": ch.ID, "channel_name": ch.Name, "user_id": u.ID, "user_name": u.Name,
 		"command": command, "text": text, "api_app_id": w.cfg.AppID, "is_enterprise_install": "false",
-		"response_url": w.newResponseURLLocked(u.ID, ch.ID, nil, nil),
+		"response_url": responseURL,
 		"trigger_id":   w.newTriggerLocked(u.ID),
 	}
+	ru := w.respURLs[responseURL[strings.LastIndex(responseURL, "/")+1:]]
+	ru.acked = make(chan struct{})
 	id, err := w.sock.sendLocked("slash_commands", payload, true, func(ack json.RawMessage) any {
-		w.applySlashAckLocked(u.ID, ch.ID, ack)
+		// The ack's ephemeral is what a replace_original through the command's response_url
+		// replaces; responses wait for it (serveResponseURL).
+		ru.srcEphemeral = w.applySlashAckLocked(u.ID, ch.ID, ack)
+		close(ru.acked)
 		return nil
 	})
 	w.mu.Unlock()
@@ -80,24 +86,27 @@ func (w *Workspace) RunSlashCommand(ctx context.Context, userID, channelID, comm
 	return w.WaitAck(ctx, id)
 }
 
-// applySlashAckLocked shows a slash command's ack payload: a message, ephemeral by default.
-func (w *Workspace) applySlashAckLocked(user, channel string, ack json.RawMessage) {
+// applySlashAckLocked shows a slash command's ack payload: a message, ephemeral by default. It
+// returns the ephemeral it showed, if it showed one.
+func (w *Workspace) applySlashAckLocked(user, channel string, ack json.RawMessage) *Ephemeral {
 	var body map[string]json.RawMessage
 	if json.Unmarshal(ack, &body) != nil || len(body) == 0 {
-		return
+		return nil
 	}
 	c, err := contentFromJSON(body)
 	if err != nil {
 		w.cfg.Log.Warn("fakeslack: slash command ack Slack would refuse", "error", err.code)
-		return
+		return nil
 	}
 	var responseType string
 	_ = json.Unmarshal(body["response_type"], &responseType)
 	if responseType == "in_channel" {
 		w.postLocked(&Message{Channel: channel, User: w.cfg.BotUserID, BotID: w.cfg.BotID, Text: c.Text, Blocks: c.Blocks})
-		return
+		return nil
 	}
-	w.addEphemeralLocked(&Ephemeral{User: user, Channel: channel, Text: c.Text, Blocks: c.Blocks, Source: "ack"})
+	e := &Ephemeral{User: user, Channel: channel, Text: c.Text, Blocks: c.Blocks, Source: "ack"}
+	w.addEphemeralLocked(e)
+	return e
 }
 
 // ClickButton has a person click a button of a channel message; button is the button's
@@ -211,4 +220,30 @@ func (w *Workspace) SendEvent(event map[string]any) (string, error) {
 		"event_context":  "4-" + strconv.FormatInt(w.cfg.Now().UnixNano(), 36),
 	}
 	return w.sock.sendLocked("events_api", payload, false, nil)
+}
+
+// PostAsUser posts text as a person, in a channel or, with threadTS, in a message's thread: what
+// someone typing in Slack does. The app is not told: it subscribes to no message events.
+func (w *Workspace) PostAsUser(userID, channelID, threadTS, text string) (Message, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.user(userID) == nil {
+		return Message{}, fmt.Errorf("user %s: %w", userID, ErrNotFound)
+	}
+	ch := w.channel(channelID)
+	if ch == nil {
+		return Message{}, fmt.Errorf("channel %s: %w", channelID, ErrNotFound)
+	}
+	if threadTS != "" {
+		parent := w.findMessage(ch.ID, threadTS)
+		if parent == nil {
+			return Message{}, fmt.Errorf("message %s: %w", threadTS, ErrNotFound)
+		}
+		if parent.IsReply() {
+			threadTS = parent.ThreadTS
+		}
+	}
+	m := &Message{Channel: ch.ID, ThreadTS: threadTS, User: userID, Text: text}
+	w.postLocked(m)
+	return *m, nil
 }

@@ -3,9 +3,13 @@ package fakeslack_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,9 +293,14 @@ func TestModalActs(t *testing.T) {
 			t.Errorf("options (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("a required input left empty cannot be submitted", func(t *testing.T) {
-		if _, err := s.SubmitModal(ctx, org.Carol); err == nil {
-			t.Fatal("submitted with required inputs empty")
+	t.Run("a required input left empty cannot be submitted and says so under each", func(t *testing.T) {
+		res, err := s.SubmitModal(ctx, org.Carol)
+		if !errors.Is(err, fakeslack.ErrRequiredEmpty) {
+			t.Fatalf("submit with required inputs empty: %v, want ErrRequiredEmpty", err)
+		}
+		v, _ := s.Modal(org.Carol)
+		if len(res.Errors) < 2 || !maps.Equal(res.Errors, v.Errors) {
+			t.Errorf("errors %v, view's errors %v: want one under each empty input", res.Errors, v.Errors)
 		}
 	})
 	t.Run("typing into an input block sends nothing until submission", func(t *testing.T) {
@@ -516,4 +525,49 @@ func TestChangeStream(t *testing.T) {
 		}
 		t.Fatalf("stream ended: %v", sse.Err())
 	})
+}
+
+// TestACommandsAnswerReplacesItsAckWhicheverArrivesFirst has the app post replace_original
+// through a command's response_url as it acks the command with a note: the socket and HTTP may
+// deliver the two in either order, and the person must end up seeing the answer only.
+func TestACommandsAnswerReplacesItsAckWhicheverArrivesFirst(t *testing.T) {
+	s, org := startServer(t, fakeslack.Config{DisableRateLimit: true})
+	var posts sync.WaitGroup
+	t.Cleanup(posts.Wait)
+	startScriptedBot(t, s, func(env wireEnvelope) (any, bool) {
+		var p struct {
+			ResponseURL string `json:"response_url"`
+			Text        string `json:"text"`
+		}
+		_ = json.Unmarshal(env.Payload, &p)
+		posts.Go(func() {
+			body := strings.NewReader(`{"text":"answer to ` + p.Text + `","replace_original":true}`)
+			if resp, err := http.Post(p.ResponseURL, "application/json", body); err == nil {
+				resp.Body.Close()
+			}
+		})
+		return map[string]any{"text": "Looking up…"}, true
+	})
+	ctx := deadline(t)
+	const commands = 5
+	for i := range commands {
+		if _, err := s.RunSlashCommand(ctx, org.Carol, org.Revocations, "/revoke", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, func() bool {
+		var answers int
+		for _, e := range s.Ephemerals(org.Carol) {
+			if strings.HasPrefix(e.Text, "answer to ") {
+				answers++
+			}
+		}
+		return answers == commands
+	})
+	for _, e := range s.Ephemerals(org.Carol) {
+		if e.Text == "Looking up…" {
+			t.Errorf("a note stayed beside its answer: %+v", s.Ephemerals(org.Carol))
+			break
+		}
+	}
 }

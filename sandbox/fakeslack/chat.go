@@ -210,7 +210,11 @@ func (w *Workspace) chatGetPermalink(c *apiCall) (map[string]any, *apiError) {
 	if m == nil {
 		return nil, fail("message_not_found")
 	}
-	link := "https://" + w.cfg.TeamDomain + ".slack.com/archives/" + ch.ID + "/p" + strings.ReplaceAll(m.TS, ".", "")
+	base := "https://" + w.cfg.TeamDomain + ".slack.com/"
+	if w.cfg.PermalinkBase != "" {
+		base = w.cfg.PermalinkBase
+	}
+	link := base + "archives/" + ch.ID + "/p" + strings.ReplaceAll(m.TS, ".", "")
 	if m.IsReply() {
 		link += "?thread_ts=" + m.ThreadTS + "&cid=" + ch.ID
 	}

@@ -56,6 +56,10 @@ type Config struct {
 	// BaseURL, when set, is the public URL of the workspace's mount point (ending in "/"),
 	// used for ws:// and response_url addresses. Otherwise they derive from the request.
 	BaseURL string
+	// PermalinkBase, when set, is where chat.getPermalink's links point instead of
+	// https://<TeamDomain>.slack.com/: the sandbox points them at its page, which scrolls to the
+	// message rather than opening a workspace on the internet that does not exist.
+	PermalinkBase string
 
 	PingInterval        time.Duration
 	RedeliveryDelay     time.Duration

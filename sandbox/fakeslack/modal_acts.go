@@ -3,7 +3,10 @@ package fakeslack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -134,9 +137,16 @@ func parseOptions(payload json.RawMessage) ([]Option, error) {
 	return out, nil
 }
 
+// requiredMessage is what Slack's client shows under each required input left empty.
+const requiredMessage = "Please complete this required field."
+
+// ErrRequiredEmpty says a modal was not submitted because required inputs were empty; the view's
+// Errors then say so under each of them, as Slack's client does.
+var ErrRequiredEmpty = errors.New("required inputs are empty")
+
 // SubmitModal has a person press the modal's submit button. Like Slack's client it refuses to
-// submit while a required input is empty; otherwise it sends view_submission, waits for the
-// ack and applies its response_action.
+// submit while a required input is empty, marking each such input; otherwise it sends
+// view_submission, waits for the ack and applies its response_action.
 func (w *Workspace) SubmitModal(ctx context.Context, userID string) (SubmitResult, error) {
 	w.mu.Lock()
 	u, view, err := w.topViewLocked("submit", userID)
@@ -144,11 +154,17 @@ func (w *Workspace) SubmitModal(ctx context.Context, userID string) (SubmitResul
 		w.mu.Unlock()
 		return SubmitResult{}, err
 	}
+	empty := map[string]string{}
 	for _, in := range inputElements(view.Blocks) {
 		if _, filled := view.State[in.blockID][str(in.spec, "action_id")]; !filled && !in.optional {
-			w.mu.Unlock()
-			return SubmitResult{}, fmt.Errorf("submit modal %s: required input %s is empty", view.ID, in.blockID)
+			empty[in.blockID] = requiredMessage
 		}
+	}
+	if len(empty) > 0 {
+		view.Errors = empty
+		w.modalChangedLocked(userID)
+		w.mu.Unlock()
+		return SubmitResult{Errors: empty}, fmt.Errorf("submit modal %s: %w: %s", view.ID, ErrRequiredEmpty, strings.Join(slices.Sorted(maps.Keys(empty)), ", "))
 	}
 	payload := w.viewPayloadLocked("view_submission", u, view)
 	delete(payload, "container")

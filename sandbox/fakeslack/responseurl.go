@@ -15,7 +15,14 @@ type responseURL struct {
 	// The message the interaction came from, for replace_original and delete_original.
 	srcChannel, srcTS string
 	srcEphemeral      *Ephemeral
+	// acked, for a slash command's URL, is closed once the command's ack is applied: the app
+	// sends its ack on the socket before it posts here over HTTP, but the two may arrive in
+	// either order, and Slack shows the ack first.
+	acked chan struct{}
 }
+
+// ackWait bounds how long a response waits for its command's ack: Slack's ack deadline.
+const ackWait = 3 * time.Second
 
 // newResponseURLLocked mints a response_url for an interaction by user in channel, from an
 // optional source message.
@@ -48,6 +55,21 @@ func (w *Workspace) serveResponseURL(rw http.ResponseWriter, r *http.Request, re
 	if err != nil || json.Unmarshal(data, &body) != nil {
 		writeJSON(http.StatusBadRequest, map[string]any{"ok": false, "error": "invalid_payload"})
 		return
+	}
+	w.mu.Lock()
+	var acked chan struct{}
+	if ru := w.respURLs[id]; ru != nil {
+		acked = ru.acked
+	}
+	w.mu.Unlock()
+	if acked != nil {
+		timer := time.NewTimer(ackWait)
+		select {
+		case <-acked:
+		case <-timer.C:
+		case <-r.Context().Done():
+		}
+		timer.Stop()
 	}
 	status, code := w.applyResponse(id, body)
 	w.mu.Lock()

@@ -318,3 +318,23 @@ func TestSeedListsItsOrganisation(t *testing.T) {
 		t.Errorf("groups = %+v", g)
 	}
 }
+
+func TestPermalinksPointAtSlackOrAtPermalinkBase(t *testing.T) {
+	for _, tc := range []struct {
+		name, base, want string
+	}{
+		{"by default, the workspace on slack.com", "", "https://revokebot-sandbox.slack.com/archives/"},
+		{"with PermalinkBase, there", "http://127.0.0.1:8080/", "http://127.0.0.1:8080/archives/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, org := startServer(t, fakeslack.Config{DisableRateLimit: true, PermalinkBase: tc.base})
+			ts := mustOK(t, post(t, s, url.Values{"channel": {org.Revocations}, "text": {"x"}}))["ts"].(string)
+			_, body := callForm(t, s, "chat.getPermalink", s.BotToken(), url.Values{"channel": {org.Revocations}, "message_ts": {ts}})
+			link, _ := mustOK(t, body)["permalink"].(string)
+			want := tc.want + org.Revocations + "/p" + strings.ReplaceAll(ts, ".", "")
+			if link != want {
+				t.Errorf("permalink = %q, want %q", link, want)
+			}
+		})
+	}
+}

@@ -64,11 +64,12 @@ function listen() {
   es.onopen = () => { refreshSlack(); refreshOwl(); };
 }
 
+// toast shows a short note; several stack above one another instead of drawing over each other.
 function toast(text) {
   const t = document.createElement('div');
   t.className = 'toast';
   t.textContent = text;
-  document.body.append(t);
+  $('#toasts').append(t);
   setTimeout(() => t.remove(), 4000);
 }
 
@@ -110,6 +111,7 @@ function token(inner) {
     return `<span class="mention">@${esc(g ? g.handle : label || target)}</span>`;
   }
   if (target.startsWith('!')) return `<span class="mention">@${esc(target.slice(1))}</span>`;
+  if (permalinkOf(unent(target))) return `<a href="${esc(unent(target))}" data-permalink>${esc(unent(label || target))}</a>`;
   if (/^(https?|mailto):/.test(target)) return `<a href="${esc(unent(target))}" target="_blank" rel="noopener">${esc(unent(label || target))}</a>`;
   return esc(unent('<' + inner + '>'));
 }
@@ -296,16 +298,15 @@ function renderSlack() {
   if (!slack) return;
   renderPeople();
   renderNav();
-  const bs = $('#bot-state');
-  bs.className = 'bot-state ' + (slack.bot_connected ? 'on' : 'off');
-  bs.querySelector('.label').textContent = slack.bot_connected ? 'revokebot is connected' : 'revokebot is reconnecting…';
+  renderBotState();
 
   const ch = slack.channels.find((c) => c.id === current) || slack.channels.find((c) => c.id === slack.revocations_channel);
   if (!ch) return;
   current = ch.id;
   $('#channel-title').textContent = ch.is_im ? 'revokebot' : '# ' + ch.name;
   $('#channel-topic').innerHTML = ch.is_im ? 'Direct messages from revokebot: what became of your requests.' : 'Access revocations: ask with <code>/revoke</code>, approvers decide here.';
-  $('#composer').placeholder = ch.is_im ? 'Message revokebot' : `Message #${ch.name} — try /revoke or /revoke help`;
+  // The hint is short enough for a 900 px window, shorter still beside an open thread.
+  $('#composer').placeholder = ch.is_im ? 'Message revokebot' : openThread ? 'Try /revoke' : 'Type /revoke or /revoke help';
 
   const list = $('#messages');
   // Redraw only what changed, so that a button is not replaced under the pointer.
@@ -313,6 +314,7 @@ function renderSlack() {
   if (list.dataset.key === key) {
     renderThread(ch);
     renderModal();
+    applyHighlight();
     return;
   }
   list.dataset.key = key;
@@ -326,6 +328,7 @@ function renderSlack() {
 
   renderThread(ch);
   renderModal();
+  applyHighlight();
 }
 
 function renderPeople() {
@@ -357,6 +360,8 @@ function showThread(ts) {
 function renderThread(ch) {
   const pane = $('#thread');
   const parent = (ch.messages || []).find((m) => m.ts === openThread);
+  // In a narrow window an open thread takes the channel's place, as in Slack (app.css).
+  document.querySelector('.layout').classList.toggle('thread-open', !!(openThread && parent));
   if (!openThread || !parent) {
     pane.hidden = true;
     $('#thread-body').dataset.key = '';
@@ -494,7 +499,8 @@ async function submitModal() {
     const res = await post('/sandbox/slack/modal/submit', { user: me, texts });
     if (!res.ResponseAction) Object.keys(drafts).filter((k) => k.startsWith(view.root_view_id + '/')).forEach((k) => delete drafts[k]);
   } catch (e) {
-    $('#modal-error').textContent = e.message.includes('is empty') ? 'Please fill in every required field.' : e.message;
+    // Empty required fields are marked under each one, as Slack does: nothing more to say here.
+    $('#modal-error').textContent = e.message.includes('required inputs are empty') ? '' : e.message;
   } finally {
     btn.disabled = false;
   }
@@ -544,20 +550,22 @@ function ago(t) {
   return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+// statusWords are the panel's words for AccessOwl's statuses; the code is in the pill's title.
+const statusWords = { processing_access: 'in progress', revoked: 'revoked', rejected: 'rejected' };
+
 function renderOwl() {
   if (!owl) return;
   const revs = owl.revocations || [];
   $('#revocations').innerHTML = revs.map((r) => `<div class="card" data-revocation="${esc(r.id)}">
       <div class="row"><span class="title">${esc(r.person)} · ${esc(r.application)}${r.resource ? ' · ' + esc(r.resource) : ''}</span>
-      <span class="pill ${esc(r.status)}">${esc(r.status)}</span></div>
+      <span class="pill ${esc(r.status)}" title="${esc(r.status)}">${esc(statusWords[r.status] || r.status)}</span></div>
       <div class="muted">${esc(r.reason)}${r.rejection_reason ? ' — rejected: ' + esc(r.rejection_reason) : ''}</div>
       <div class="muted small">${esc(r.provisioning_type === 'automatic' ? 'removed by AccessOwl' : 'an admin removes it')} · ${ago(r.inserted_at)}</div>
       ${r.status === 'processing_access' ? `<div class="row"><button class="btn primary" data-revoke="${esc(r.id)}">Mark revoked</button><button class="btn danger" data-reject="${esc(r.id)}">Reject</button></div>` : ''}
     </div>`).join('') || '<div class="muted">No revocations.</div>';
   document.querySelectorAll('[data-revoke]').forEach((b) => b.addEventListener('click', () => owlAct('/sandbox/owl/revoke', { id: b.dataset.revoke })));
   document.querySelectorAll('[data-reject]').forEach((b) => b.addEventListener('click', () => {
-    const reason = prompt('Why does the access stay?', 'Still needed');
-    if (reason !== null) owlAct('/sandbox/owl/reject', { id: b.dataset.reject, reason });
+    openReject(revs.find((r) => r.id === b.dataset.reject));
   }));
 
   const s = owl.stats;
@@ -577,8 +585,10 @@ function renderOwl() {
   const access = owl.access_states || [];
   $('#access-count').textContent = `${access.filter((a) => !a.end).length} active of ${access.length}`;
   $('#access').innerHTML = '<table class="access">' + access.map((a) => `<tr class="${a.end ? 'ended' : ''}">
-      <td>${esc(a.person)}</td><td>${esc(a.application)}${a.resource ? ' · ' + esc(a.resource) : ''}</td>
+      <td>${esc(a.person)}</td><td>${esc(a.application)}${a.resource ? ' · ' + esc(a.resource) : ''}
+      <div class="state-id"><code>${esc(a.id)}</code>${a.end ? '' : `<button class="btn tiny" data-copy="${esc(a.id)}" title="Copy the ID">Copy</button>`}</div></td>
       <td>${esc(a.permissions.join(', '))}</td><td>${a.end ? 'ended' : 'active'}</td></tr>`).join('') + '</table>';
+  wireCopies($('#access'));
 }
 
 async function owlAct(path, body) {
@@ -624,7 +634,9 @@ $('#confirm-deny').addEventListener('click', closeConfirm);
 $('#confirm-ok').addEventListener('click', () => { const fn = pendingConfirm; closeConfirm(); if (fn) fn(); });
 $('#faults').addEventListener('submit', applyFaults);
 $('#f-clear').addEventListener('click', clearFaults);
-$('#cut-socket').addEventListener('click', () => owlAct('/sandbox/slack/cut', {}));
 
-loadSlack().catch((e) => console.error(e)).finally(listen);
-loadOwl();
+// Start once every script of the page has run: permalink.js and panel.js hold parts of it.
+document.addEventListener('DOMContentLoaded', () => {
+  loadSlack().then(jumpToLocation).catch((e) => console.error(e)).finally(listen);
+  loadOwl();
+});
