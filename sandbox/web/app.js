@@ -98,8 +98,8 @@ const emoji = {
   heavy_check_mark: '<span class="emoji ok">&#10003;</span>',
   x: '<span class="emoji no">&#10005;</span>',
   warning: '<span class="emoji wait">!</span>',
-  hourglass: '<span class="emoji wait">&#8987;</span>',
-  hourglass_flowing_sand: '<span class="emoji wait">&#8987;</span>',
+  hourglass: '<span class="emoji wait">&#9719;</span>',
+  hourglass_flowing_sand: '<span class="emoji wait">&#9719;</span>',
 };
 
 function token(inner) {
