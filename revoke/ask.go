@@ -94,7 +94,6 @@ func (s *Service) whoToAsk(ctx context.Context, applicationID, granteeID string)
 	return asked, nil
 }
 
-
 // adminsOf returns the AccessOwl user IDs of an application's admins and owner.
 func (s *Service) adminsOf(ctx context.Context, applicationID string) ([]string, error) {
 	now := s.now()
