@@ -120,7 +120,10 @@ func PrintCheck(w io.Writer, results []CheckResult) bool {
 		return true
 	}
 	verdict := fmt.Sprintf("%d of %d checks failed", nFailed, len(results))
-	if nNotRun > 0 {
+	switch {
+	case nNotRun == 1:
+		verdict += " and 1 was not run"
+	case nNotRun > 1:
 		verdict += fmt.Sprintf(" and %d were not run", nNotRun)
 	}
 	verdict += ": fix the settings marked FAIL"

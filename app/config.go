@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -63,6 +64,10 @@ func LoadConfig() (Config, error) {
 			problems = append(problems, settingProblem(name, err))
 			failed[name] = true
 		}
+	}
+	// slack-go joins method names to the base, so it needs the trailing slash people leave out.
+	if c.SlackAPIURL != "" && !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
 	}
 	// A variable that could not be read is named once, for that, and not again for the zero
 	// value it was left at.
@@ -158,11 +163,11 @@ func PrintConfigError(w io.Writer, err *ConfigError) {
 	for _, p := range err.Problems {
 		fmt.Fprintf(w, "FAIL  %s: %s\n", p.Variable, p.Problem)
 	}
-	n := "1 setting is"
+	n := "1 setting is missing or malformed: fix it"
 	if len(err.Problems) != 1 {
-		n = fmt.Sprintf("%d settings are", len(err.Problems))
+		n = fmt.Sprintf("%d settings are missing or malformed: fix them", len(err.Problems))
 	}
-	fmt.Fprintf(w, "\n%s missing or malformed: fix them, then run revokebot check again to try the configuration against Slack and AccessOwl.\n", n)
+	fmt.Fprintf(w, "\n%s, then run revokebot check again to try the configuration against Slack and AccessOwl.\n", n)
 }
 
 var (
@@ -191,8 +196,6 @@ func (c Config) problems() []SettingError {
 	check(!c.AccessOwlToken.IsZero(), "ACCESSOWL_API_TOKEN", "empty")
 	if err := checkURL(c.SlackAPIURL); err != nil {
 		check(false, "SLACK_API_URL", "%v", err)
-	} else {
-		check(strings.HasSuffix(c.SlackAPIURL, "/"), "SLACK_API_URL", "must end with /")
 	}
 	if err := checkURL(c.AccessOwlURL); err != nil {
 		check(false, "ACCESSOWL_API_URL", "%v", err)
@@ -209,8 +212,16 @@ func (c Config) problems() []SettingError {
 	check(c.RemindMax >= 0 && c.RemindMax <= maxReminders, "REVOKE_REMIND_MAX", "%d is not from 0 to %d", c.RemindMax, maxReminders)
 	checkRetention(c.Retention, "REVOKE_RETENTION", check)
 	checkRetention(c.AuditRetention, "AUDIT_RETENTION", check)
-	check(c.Retention <= 0 || c.AuditRetention <= 0 || c.AuditRetention >= c.Retention, "AUDIT_RETENTION",
-		"%s is shorter than REVOKE_RETENTION (%s): the audit trail must outlive the requests it describes", c.AuditRetention, c.Retention)
+	if validRetention(c.Retention) && validRetention(c.AuditRetention) {
+		// The audit trail must outlive the requests it describes. 0 keeps for ever; requests kept
+		// for ever with an audit deleted after a while is a choice the README describes.
+		check(c.Retention == 0 || c.AuditRetention == 0 || c.AuditRetention >= c.Retention, "AUDIT_RETENTION",
+			"%s is shorter than REVOKE_RETENTION (%s): the audit trail must outlive the requests it describes", c.AuditRetention, c.Retention)
+	}
+	if c.ListenAddr != "" {
+		_, _, err := net.SplitHostPort(c.ListenAddr)
+		check(err == nil, "LISTEN_ADDR", "%q is not host:port, such as :9090 or 127.0.0.1:9090 (empty turns the endpoints off)", c.ListenAddr)
+	}
 	check(c.DataDir != "", "DATA_DIR", "empty")
 	check(slices.Contains(logLevels, c.LogLevel), "LOG_LEVEL", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "%q is not json or text", c.LogFormat)
@@ -226,8 +237,10 @@ const maxReminders = 10
 const minRetention = 24 * time.Hour
 
 func checkRetention(d time.Duration, variable string, check func(ok bool, variable, format string, args ...any)) {
-	check(d == 0 || d >= minRetention, variable, "%s is shorter than a day (0 keeps for ever)", d)
+	check(validRetention(d), variable, "%s is shorter than a day (0 keeps for ever)", d)
 }
+
+func validRetention(d time.Duration) bool { return d == 0 || d >= minRetention }
 
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)

@@ -47,6 +47,25 @@ func TestLoadConfigAppliesTheDocumentedDefaults(t *testing.T) {
 	}
 }
 
+func TestLoadConfigAddsTheSlashSlackGoNeeds(t *testing.T) {
+	setEnv(t, validEnv)
+	t.Setenv("SLACK_API_URL", "http://127.0.0.1:1/api")
+	c, err := LoadConfig()
+	if err != nil || c.SlackAPIURL != "http://127.0.0.1:1/api/" {
+		t.Errorf("SLACK_API_URL read as %q, %v; want the slash added", c.SlackAPIURL, err)
+	}
+}
+
+func TestAShortAuditRetentionIsNamedOnce(t *testing.T) {
+	setEnv(t, validEnv)
+	t.Setenv("AUDIT_RETENTION", "1h")
+	_, err := LoadConfig()
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Variable != "AUDIT_RETENTION" {
+		t.Errorf("AUDIT_RETENTION=1h: %v; want one problem, naming it", err)
+	}
+}
+
 func TestLoadConfigNamesTheSettingAtFault(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -58,7 +77,8 @@ func TestLoadConfigNamesTheSettingAtFault(t *testing.T) {
 		{"bot token in the app token's place", map[string]string{"SLACK_APP_TOKEN": "xoxb-1"}, "", "SLACK_APP_TOKEN"},
 		{"user token as bot token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-1"}, "", "SLACK_BOT_TOKEN"},
 		{"missing AccessOwl token", nil, "ACCESSOWL_API_TOKEN", "ACCESSOWL_API_TOKEN"},
-		{"Slack URL without a slash", map[string]string{"SLACK_API_URL": "https://slack.com/api"}, "", "SLACK_API_URL"},
+		{"Slack URL that is not one", map[string]string{"SLACK_API_URL": "slack.com/api/"}, "", "SLACK_API_URL"},
+		{"listen address without a colon", map[string]string{"LISTEN_ADDR": "9090"}, "", "LISTEN_ADDR"},
 		{"AccessOwl URL that is not one", map[string]string{"ACCESSOWL_API_URL": "api.accessowl.com"}, "", "ACCESSOWL_API_URL"},
 		{"rate limit not a number", map[string]string{"ACCESSOWL_RATE_LIMIT": "lots"}, "", "ACCESSOWL_RATE_LIMIT"},
 		{"rate limit too low", map[string]string{"ACCESSOWL_RATE_LIMIT": "10"}, "", "ACCESSOWL_RATE_LIMIT"},

@@ -236,7 +236,7 @@ func TestAnOffboardingTellsWhichAccessAccessOwlRefused(t *testing.T) {
 	if strings.Count(refused.Text, "refused") != 1 {
 		t.Errorf("the refusal reply is %q", refused.Text)
 	}
-	w.reply(m, "Done: 22 of 23 accesses of Kai Leaver are revoked; 1 stay")
+	w.reply(m, "Done: 22 of 23 accesses of Kai Leaver are revoked; the other one was not")
 	if got := w.owl.Stats().RevocationsCreated; got != 22 {
 		t.Errorf("%d revocations created, want 22", got)
 	}

@@ -62,8 +62,7 @@ func ApprovalMessage(r store.Request, buttonValue string) []slack.MsgOption {
 			WithStyle(slack.StylePrimary).
 			WithConfirm(slack.NewConfirmationBlockObject(
 				Plain(confirmTitle(r)),
-				Mrkdwn(fmt.Sprintf("AccessOwl will remove %s's access to %s. This cannot be undone from Slack.",
-					Escape(r.Grantee.Name), accessText(r))),
+				Mrkdwn(confirmText(r)),
 				Plain(confirmLabel),
 				Plain("Cancel")))
 		reject := slack.NewButtonBlockElement(ActionReject, buttonValue, Plain("Reject")).
@@ -107,9 +106,6 @@ func requestFields(r store.Request) []*slack.TextBlockObject {
 		Mrkdwn("*Requested by*\n"+Mention(r.RequesterID)),
 		Mrkdwn("*Reason*\n"+truncate(Escape(r.Reason), maxFieldText)))
 }
-
-// maxErrorText keeps what AccessOwl's failure said short in a status line.
-const maxErrorText = 200
 
 // retrying reports whether an approved request has an item AccessOwl did not take yet, after an
 // attempt it did not answer: its message then offers to retry at once.

@@ -107,7 +107,7 @@ func TestDecidedRequestsLoseTheirButtonsAndSayWhoDecided(t *testing.T) {
 		{"approved and processing", store.Approved, apiclient.RevocationProcessing, "", ":hourglass_flowing_sand: Approved by <@U0BOSS>. AccessOwl is removing the access."},
 		{"approved and revoked", store.Approved, apiclient.RevocationRevoked, "", ":white_check_mark: Approved by <@U0BOSS>. The access is *revoked*"},
 		{"approved, AccessOwl rejected", store.Approved, apiclient.RevocationRejected, "", ":x: Approved by <@U0BOSS>. AccessOwl *rejected* the revocation: the access stays."},
-		{"approved, AccessOwl refused", store.Approved, "", "access state is not active", ":x: Approved by <@U0BOSS>. AccessOwl refused the revocation: access state is not active"},
+		{"approved, AccessOwl refused", store.Approved, "", "access state is not active", ":warning: Approved by <@U0BOSS>. AccessOwl refused the revocation, so revokebot sent nothing more: access state is not active"},
 		{"rejected", store.Rejected, "", "", "Rejected by <@U0BOSS>"},
 		{"expired", store.Expired, "", "", "Expired"},
 	}

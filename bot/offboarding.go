@@ -215,9 +215,32 @@ func finalText(r store.Request) string {
 	if c.revoked == len(r.Items) {
 		return fmt.Sprintf("%s Done: all %d accesses of %s are revoked.", Mention(r.RequesterID), len(r.Items), Escape(r.Grantee.Name))
 	}
-	return fmt.Sprintf("%s Done: %d of %d accesses of %s are revoked; %d stay (%s). The replies above say which and why.",
-		Mention(r.RequesterID), c.revoked, len(r.Items), Escape(r.Grantee.Name), c.rejected+c.refused,
-		strings.TrimSuffix(progress(r.Items), "."))
+	var stay []string
+	if c.rejected > 0 {
+		stay = append(stay, fmt.Sprintf("%d rejected", c.rejected))
+	}
+	if c.refused > 0 {
+		stay = append(stay, fmt.Sprintf("%d refused by AccessOwl", c.refused))
+	}
+	rest := "the other one was not"
+	if n := c.rejected + c.refused; n != 1 {
+		rest = fmt.Sprintf("the other %d were not", n)
+	}
+	return fmt.Sprintf("%s Done: %d of %d accesses of %s are revoked; %s (%s). The replies above say which and why.",
+		Mention(r.RequesterID), c.revoked, len(r.Items), Escape(r.Grantee.Name), rest, strings.Join(stay, ", "))
+}
+
+// confirmText is what the Approve button's confirm dialog says will happen.
+func confirmText(r store.Request) string {
+	if len(r.Items) > 1 {
+		return fmt.Sprintf("revokebot will ask AccessOwl to revoke all %d accesses of %s listed in the request. This cannot be undone from Slack.",
+			len(r.Items), Escape(grantee(r)))
+	}
+	who := "AccessOwl will remove"
+	if it := r.Items[0]; it.ProvisioningType == string(apiclient.ProvisioningApplicationAdmin) {
+		who = fmt.Sprintf("An admin of %s will be asked to remove", Escape(it.ApplicationTitle))
+	}
+	return fmt.Sprintf("%s %s's access to %s. This cannot be undone from Slack.", who, Escape(grantee(r)), accessText(r))
 }
 
 // confirmTitle is the Approve button's confirm title; Slack allows 100 characters.

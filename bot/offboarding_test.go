@@ -103,7 +103,7 @@ func TestAnOffboardingsProgressAndEndInWords(t *testing.T) {
 		t.Errorf("progress: %q", got)
 	}
 	r.Items[1].Status, r.Items[3].Status = "revoked", "rejected"
-	want := "<@" + r.RequesterID + "> Done: 2 of 4 accesses of Dev Patel are revoked; 2 stay (2 of 4 revoked · 1 rejected by AccessOwl · 1 refused by AccessOwl). The replies above say which and why."
+	want := "<@" + r.RequesterID + "> Done: 2 of 4 accesses of Dev Patel are revoked; the other 2 were not (1 rejected, 1 refused by AccessOwl). The replies above say which and why."
 	if got := render(t, ThreadReply(r, revoke.Event{Kind: revoke.RequestFinished})).text; got != want {
 		t.Errorf("final:\n got %q\nwant %q", got, want)
 	}

@@ -29,10 +29,11 @@ func StatusLine(r store.Request) string {
 	it := r.Items[0]
 	switch {
 	case it.LastError != "" && !it.Settled():
-		return fmt.Sprintf(":warning: %s AccessOwl did not answer (%s); revokebot keeps retrying with the same key, so it will not revoke twice.",
-			approved, Escape(truncate(it.LastError, maxErrorText)))
+		// What the attempt met is in the logs; people need to know what happens next.
+		return fmt.Sprintf(":warning: %s AccessOwl did not answer yet; revokebot keeps retrying with the same key, so it will not revoke twice.", approved)
 	case it.Refusal != "":
-		return fmt.Sprintf(":x: %s AccessOwl refused the revocation: %s", approved, Escape(it.Refusal))
+		// Not ✕: AccessOwl may refuse because the access has already ended.
+		return fmt.Sprintf(":warning: %s AccessOwl refused the revocation, so revokebot sent nothing more: %s", approved, Escape(it.Refusal))
 	case it.Status == "":
 		return ":hourglass_flowing_sand: " + approved + " Submitting to AccessOwl…"
 	case it.Status == apiclient.RevocationRevoked:
