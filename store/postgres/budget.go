@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"revokebot/apiclient"
+)
+
+// budgetLock is the advisory lock that serialises the replicas' use of the budget: each call
+// reads the hour, decides and writes in one transaction that holds it.
+const budgetLock = migrateLock + 1
+
+// Budget is the AccessOwl budget of every replica together: one rolling hour for the token,
+// kept in the database. Each call loads the hour's send times, lets apiclient's MemoryBudget
+// apply its rules to them, and saves what changed, so one replica and ten follow the same
+// rules. A call costs one transaction of a few statements; AccessOwl's calls take far longer.
+type Budget struct {
+	s                *Store
+	perHour, reserve int
+	now              func() time.Time
+}
+
+var _ apiclient.Budget = (*Budget)(nil)
+
+// Budget returns the shared budget of perHour requests an hour, of which background work leaves
+// reserve to people. now is the clock (nil for time.Now): the replicas' clocks must agree to well
+// under the hour, as NTP keeps them.
+func (s *Store) Budget(perHour, reserve int, now func() time.Time) (*Budget, error) {
+	if now == nil {
+		now = time.Now
+	}
+	// Validate once, as MemoryBudget would.
+	if _, err := apiclient.RestoreMemoryBudget(perHour, reserve, apiclient.BudgetState{}, now); err != nil {
+		return nil, err
+	}
+	return &Budget{s: s, perHour: perHour, reserve: reserve, now: now}, nil
+}
+
+// Take spends one request for class if the hour of all replicas lets it go now.
+func (b *Budget) Take(ctx context.Context, class apiclient.Class) (apiclient.Slot, error) {
+	var slot apiclient.Slot
+	err := b.inLockedTx(ctx, func(tx pgx.Tx, mb *apiclient.MemoryBudget, now time.Time) error {
+		var err error
+		if slot, err = mb.Take(ctx, class); err != nil || slot.Duration > 0 {
+			return err
+		}
+		st := mb.State()
+		if _, err := tx.Exec(ctx, `INSERT INTO budget_sent (seq, at, class) VALUES ($1, $2, $3)`,
+			int64(slot.Seq), micros(now), int(class)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE budget_state SET taken = $1, last_background = $2 WHERE id = 1`,
+			int64(st.Taken), micros(st.LastBackground))
+		return err
+	})
+	if err != nil {
+		return apiclient.Slot{}, fmt.Errorf("take from the shared budget: %w", err)
+	}
+	return slot, nil
+}
+
+// Delay says how long a request of class would wait now.
+func (b *Budget) Delay(ctx context.Context, class apiclient.Class) (apiclient.Wait, error) {
+	mb, err := b.load(ctx, b.s.pool, b.now())
+	if err != nil {
+		return apiclient.Wait{}, fmt.Errorf("read the shared budget: %w", err)
+	}
+	return mb.Delay(ctx, class)
+}
+
+// Available says how many people's requests could go at once now.
+func (b *Budget) Available(ctx context.Context) (int, error) {
+	mb, err := b.load(ctx, b.s.pool, b.now())
+	if err != nil {
+		return 0, fmt.Errorf("read the shared budget: %w", err)
+	}
+	return mb.Available(ctx)
+}
+
+// Heed records what AccessOwl said about the token's limit, for every replica.
+func (b *Budget) Heed(ctx context.Context, l apiclient.ServerLimit) error {
+	err := b.inLockedTx(ctx, func(tx pgx.Tx, mb *apiclient.MemoryBudget, _ time.Time) error {
+		if err := mb.Heed(ctx, l); err != nil {
+			return err
+		}
+		st := mb.State()
+		_, err := tx.Exec(ctx, `UPDATE budget_state SET paused_until = $1, server_after = $2, server_remaining = $3,
+			server_reset_at = $4 WHERE id = 1`, micros(st.PausedUntil), int64(st.Server.After), st.Server.Remaining, micros(st.Server.ResetAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record AccessOwl's limit in the shared budget: %w", err)
+	}
+	return nil
+}
+
+// inLockedTx runs fn on the budget as it stands, in a transaction that holds budgetLock, and
+// forgets the send times that have left the hour.
+func (b *Budget) inLockedTx(ctx context.Context, fn func(pgx.Tx, *apiclient.MemoryBudget, time.Time) error) error {
+	return b.s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, budgetLock); err != nil {
+			return err
+		}
+		now := b.now()
+		if _, err := tx.Exec(ctx, `DELETE FROM budget_sent WHERE at <= $1`, micros(now.Add(-time.Hour))); err != nil {
+			return err
+		}
+		mb, err := b.load(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		return fn(tx, mb, now)
+	})
+}
+
+// load reads the budget's state into a MemoryBudget frozen at one moment.
+func (b *Budget) load(ctx context.Context, q db, now time.Time) (*apiclient.MemoryBudget, error) {
+	var (
+		st                                   apiclient.BudgetState
+		taken, after                         int64
+		lastBackground, pausedUntil, resetAt int64
+	)
+	err := q.QueryRow(ctx, `SELECT taken, last_background, paused_until, server_after, server_remaining, server_reset_at
+		FROM budget_state WHERE id = 1`).Scan(&taken, &lastBackground, &pausedUntil, &after, &st.Server.Remaining, &resetAt)
+	if err != nil {
+		return nil, err
+	}
+	st.Taken, st.Server.After = uint64(taken), uint64(after)
+	st.LastBackground, st.PausedUntil, st.Server.ResetAt = fromMicros(lastBackground), fromMicros(pausedUntil), fromMicros(resetAt)
+	rows, err := q.Query(ctx, `SELECT at FROM budget_sent WHERE at > $1 ORDER BY at, seq`, micros(now.Add(-time.Hour)))
+	if err != nil {
+		return nil, err
+	}
+	st.Sent, err = collect(rows, func(row pgx.Row) (time.Time, error) {
+		var at int64
+		err := row.Scan(&at)
+		return fromMicros(at), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return apiclient.RestoreMemoryBudget(b.perHour, b.reserve, st, func() time.Time { return now })
+}
