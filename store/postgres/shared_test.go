@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"revokebot/apiclient"
 	"revokebot/store"
 	"revokebot/store/postgres/pgtest"
