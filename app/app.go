@@ -20,7 +20,7 @@ import (
 	"revokebot/bot"
 	"revokebot/interactions"
 	"revokebot/revoke"
-	"revokebot/store/sqlite"
+	"revokebot/store"
 )
 
 const (
@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("REVOKE_APPROVERS: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}
@@ -99,15 +99,20 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	// leaving their goroutines behind.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
-	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, apiclient.WithHTTPClient(&http.Client{Transport: transport}),
+	budget, err := st.budgetOptions(cfg.AccessOwlRate)
+	if err != nil {
+		return err
+	}
+	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, append([]apiclient.Option{apiclient.WithHTTPClient(&http.Client{Transport: transport}),
 		apiclient.WithRateLimit(cfg.AccessOwlRate), apiclient.WithVersion(opts.Version), apiclient.WithLogger(log.With("component", "accessowl")),
-		apiclient.WithObserver(func(a apiclient.Attempt) { m.AccessOwlAttempt(a); ready.AccessOwlAttempt(a) }))
+		apiclient.WithObserver(func(a apiclient.Attempt) { m.AccessOwlAttempt(a); ready.AccessOwlAttempt(a) })}, budget...)...)
 	if err != nil {
 		return fmt.Errorf("AccessOwl client: %w", err)
 	}
 	m.WatchBudget(owl.BudgetAvailable)
 	m.WatchTracked(st.Tracking)
 	m.WatchStore(st.Count, st.Size)
+	m.WatchLeader(st.replica, st.leads)
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport), Timeout: slackCallTimeout}))
 
@@ -134,6 +139,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Spawn: func(name, requestID string, run func(context.Context)) bool {
 			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Priority: bot.PriorityLow, Run: run})
 		},
+		ID: st.replica, Alive: st.alive(),
 		Log: log.With("component", "revoke"),
 	})
 	if err != nil {
@@ -147,6 +153,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Output:    out,
 		Approvers: interactions.NewApprovers(users, groups, cfg.AllowSelfApproval, api, nil),
 		Log:       log.With("component", "interactions"),
+		Clicks:    st.clicks(),
 	})
 
 	h := &health{metrics: m, readiness: ready, store: st, probeAccessOwl: func(ctx context.Context) error {
@@ -170,7 +177,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })
-	g.Go(func() error { return lifecycle.Run(gctx) })
+	g.Go(func() error { return st.runBackground(gctx, lifecycle) })
 	log.Info("revokebot started", "version", opts.Version, "channel", cfg.Channel, "approvers", len(users), "approver_groups", len(groups))
 	runErr := g.Wait()
 
@@ -251,5 +258,5 @@ func (t teeObserver) Panic() {
 // statusSource answers /revoke status from AccessOwl and the store.
 type statusSource struct {
 	*apiclient.Client
-	*sqlite.Store
+	store.Store
 }

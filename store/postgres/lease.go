@@ -19,8 +19,9 @@ type Beat struct {
 	Leader bool
 	// Holder is the replica holding the lease, if any.
 	Holder string
-	// Live are the replicas that beat within ttl, this one included.
-	Live []string
+	// Live are the replicas that beat within ttl, this one included; Gone those that beat
+	// before but not since. A replica in neither is not known yet, or forgotten long ago.
+	Live, Gone []string
 }
 
 // Heartbeat records that replica is alive and takes the lease called name for ttl if it is free,
@@ -49,12 +50,26 @@ func (s *Store) Heartbeat(ctx context.Context, name, replica string, ttl time.Du
 		default:
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id FROM replicas WHERE seen_at > now() - $1::interval ORDER BY id`, interval)
+		rows, err := tx.Query(ctx, `SELECT id, seen_at > now() - $1::interval FROM replicas ORDER BY id`, interval)
 		if err != nil {
 			return err
 		}
-		b.Live, err = collect(rows, func(row pgx.Row) (id string, err error) { return id, row.Scan(&id) })
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id   string
+				live bool
+			)
+			if err := rows.Scan(&id, &live); err != nil {
+				return err
+			}
+			if live {
+				b.Live = append(b.Live, id)
+			} else {
+				b.Gone = append(b.Gone, id)
+			}
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return Beat{}, fmt.Errorf("heartbeat of replica %s: %w", replica, err)

@@ -190,8 +190,8 @@ func TestOneReplicaLeadsAndAnotherTakesOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !b.Leader || len(b.Live) != 1 {
-		t.Fatalf("after a stopped: %+v; want b leading alone", b)
+	if !b.Leader || len(b.Live) != 1 || len(b.Gone) != 1 {
+		t.Fatalf("after a stopped: %+v; want b leading alone, a gone", b)
 	}
 	// b hands the lease over at once when it stops.
 	if err := stores[1].Release(ctx, "background", "b"); err != nil {
