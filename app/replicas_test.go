@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"revokebot/apiclient/owltest"
+	"revokebot/sandbox/fakeslack"
+	"revokebot/store/postgres/pgtest"
+)
+
+// sharedWorld is a world whose bots share one PostgreSQL database of the test's own.
+func sharedWorld(t *testing.T) (*world, string) {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	w := newWorld(t)
+	w.cfg.DatabaseURL = url
+	return w, url
+}
+
+// requestStates asks, as the requester, to revoke each state and returns the approval messages.
+func (w *world) requestStates(states []owltest.AccessState, tag string) []fakeslack.Message {
+	w.t.Helper()
+	var messages []fakeslack.Message
+	for i, s := range states {
+		w.revoke(w.requester, fmt.Sprintf("%s %s %d", s.ID, tag, i))
+		m, err := w.slack.WaitMessage(w.ctx(), w.channel, func(m fakeslack.Message) bool {
+			return !m.IsReply() && strings.Contains(blocksText(m), fmt.Sprintf("%s %d", tag, i))
+		})
+		if err != nil {
+			w.t.Fatalf("request %d not posted: %v\n%s", i, err, w.logs)
+		}
+		messages = append(messages, m)
+	}
+	return messages
+}
+
+// TestReplicasBehaveAsOneBot runs two bots on one database, with Slack spreading envelopes over
+// their connections: a slash command delivered to both posts one approval message, Approve
+// clicked by two approvers at once (and one click delivered to both) revokes once, and Approve
+// racing Reject never does both.
+func TestReplicasBehaveAsOneBot(t *testing.T) {
+	const requests = 20
+	w, _ := sharedWorld(t)
+	w.start()
+	w.start()
+
+	github, _ := w.owl.ApplicationByTitle(owltest.SeedAutomaticApp)
+	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
+	var states []owltest.AccessState
+	for range requests {
+		states = append(states, w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID}))
+	}
+
+	// The first request's command reaches both replicas.
+	ack := w.revoke(w.requester, states[0].ID+" redelivered 0")
+	if err := w.slack.DeliverOnEveryConnection(ack.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+	first := w.approvalMessage(grantee.FullName)
+	messages := append([]fakeslack.Message{first}, w.requestStates(states[1:], "raced")...)
+	if n := countApprovalMessages(w); n != requests {
+		t.Errorf("%d approval messages for %d requests:\n%s", n, requests, w.dump())
+	}
+
+	// Every fourth request has Approve racing Reject; the others two Approves.
+	var wg sync.WaitGroup
+	for i, m := range messages {
+		second := "Approve"
+		if i%4 == 3 {
+			second = "Reject"
+		}
+		wg.Go(func() { w.click(w.approver, m, "Approve") })
+		wg.Go(func() { w.click(w.member, m, second) })
+	}
+	wg.Wait()
+	// One click more reaches both replicas: it is handled once.
+	ack = w.click(w.approver, messages[0], "Approve")
+	if err := w.slack.DeliverOnEveryConnection(ack.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+
+	revokedStates := map[string]int{}
+	for _, rev := range w.owl.Revocations() {
+		revokedStates[rev.AccessStateID]++
+	}
+	revoked := 0
+	for i, m := range messages {
+		final := w.parent(m, "showed its decision", func(m fakeslack.Message) bool { return !hasButtons(m) })
+		if strings.Contains(final.Text, ":x: Rejected by") {
+			if i%4 != 3 {
+				t.Errorf("request %d rejected with no Reject clicked", i)
+			}
+			if n := revokedStates[states[i].ID]; n != 0 {
+				t.Errorf("request %d both rejected and revoked (%d revocations)", i, n)
+			}
+			continue
+		}
+		w.reply(m, "*revoked*")
+		assertRepliesOnce(t, w, m, "revoked")
+		if n := countReplies(w, m, "processing_access"); n > 1 {
+			t.Errorf("request %d: %d replies announce processing_access, want at most 1", i, n)
+		}
+		revoked++
+	}
+	for i, s := range states {
+		if n := revokedStates[s.ID]; n > 1 {
+			t.Errorf("request %d's access revoked %d times, want at most once", i, n)
+		}
+	}
+	created := w.owl.Stats().RevocationsCreated
+	if created != revoked {
+		t.Errorf("%d revocations created for %d approved requests", created, revoked)
+	}
+	t.Logf("%d requests over two replicas: %d approved, %d rejected, %d POSTs for %d revocations",
+		requests, revoked, requests-revoked, len(w.posts()), created)
+}
+
+// leaseHolder returns the replica holding the background lease, or "" when none does.
+func leaseHolder(t *testing.T, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var holder string
+	err = conn.QueryRow(ctx, `SELECT holder FROM leases WHERE name = $1 AND expires_at > now()`, leaseName).Scan(&holder)
+	if err != nil && err != pgx.ErrNoRows {
+		t.Fatal(err)
+	}
+	return holder
+}
+
+// waitLeaseHolder waits until the lease is held by a replica for which ok is true.
+func waitLeaseHolder(t *testing.T, url string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		if h := leaseHolder(t, url); ok(h) {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease never moved as expected; it is held by %q", leaseHolder(t, url))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestTheSurvivorTakesOverWhenTheLeaderIsKilled SIGKILLs the replica that tracks 20 revocations
+// in flight; they finish meanwhile, and the other replica takes the lease over and posts exactly
+// one final reply for each.
+func TestTheSurvivorTakesOverWhenTheLeaderIsKilled(t *testing.T) {
+	const inFlight = 20
+	w, url := sharedWorld(t)
+	aws, _ := w.owl.ApplicationByTitle(owltest.SeedAdminApp) // admin-provisioned: stays processing
+	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
+	var states []owltest.AccessState
+	for range inFlight {
+		states = append(states, w.owl.AddAccessState(owltest.AccessState{ApplicationID: aws.ID, GranteeUserID: grantee.ID}))
+	}
+
+	leader := w.startProcess("DATABASE_URL=" + url)
+	killed := waitLeaseHolder(t, url, func(h string) bool { return h != "" })
+	w.start()
+
+	messages := w.requestStates(states, "Offboarding, account")
+	for _, m := range messages {
+		w.click(w.approver, m, "Approve")
+	}
+	for _, m := range messages {
+		w.reply(m, "processing_access")
+	}
+
+	if err := leader.Process.Kill(); err != nil { // SIGKILL: no shutdown, the lease not given up
+		t.Fatal(err)
+	}
+	_ = leader.Wait()
+	killedAt := time.Now()
+	for _, rev := range w.owl.Revocations() {
+		if rev.ApplicationID == aws.ID && rev.Status == owltest.Processing {
+			if _, err := w.owl.Revoke(rev.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitLeaseHolder(t, url, func(h string) bool { return h != "" && h != killed })
+	takeover := time.Since(killedAt)
+	for _, m := range messages {
+		w.reply(m, "*revoked*")
+	}
+	finished := time.Since(killedAt)
+	t.Logf("leader killed: lease taken over after %s, every final reply posted after %s",
+		takeover.Round(10*time.Millisecond), finished.Round(10*time.Millisecond))
+	// The design's bound is leaseTTL + beatInterval (12 s) plus REVOKE_STATUS_POLL; the
+	// deadline here is generous for a loaded machine.
+	if limit := 15*time.Second + w.cfg.StatusPoll + 10*time.Second; finished > limit {
+		t.Errorf("the final replies came %s after the leader died, want within %s", finished, limit)
+	}
+	for _, m := range messages {
+		assertRepliesOnce(t, w, m, "processing_access", "revoked")
+	}
+	if got := w.owl.Stats().RevocationsCreated; got != inFlight {
+		t.Errorf("%d revocations created, want %d", got, inFlight)
+	}
+}
