@@ -127,6 +127,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}, log.With("component", "pool"), obs.Panic)
 
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
+	st.sharePacing(out, log.With("component", "output"))
 	lifecycle, err := revoke.New(revoke.Config{
 		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api), Observer: m,
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"revokebot/apiclient"
+	"revokebot/bot"
 	"revokebot/interactions"
 	"revokebot/store"
 	"revokebot/store/postgres"
@@ -88,6 +90,35 @@ func (b *backend) runBackground(ctx context.Context, lc lifecycleRunner) error {
 		return lc.Run(ctx)
 	}
 	return b.leader.run(ctx, lc)
+}
+
+// slackPostInterval is Slack's pace for chat.postMessage in one channel, about one a second.
+const slackPostInterval = time.Second
+
+// sharePacing makes out pace its posts per channel with the other replicas. A database that
+// cannot answer lets the post go: Slack's 429, which out waits out, paces it then.
+func (b *backend) sharePacing(out *bot.Output, log *slog.Logger) {
+	if b.db == nil {
+		return
+	}
+	out.SharePacing(func(ctx context.Context, channel string) error {
+		wait, err := b.db.PacePost(ctx, channel, slackPostInterval)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.Warn("could not take a turn to post from the shared pacing; posting anyway", "channel", channel, "error", err)
+			return nil
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	})
 }
 
 // replicaName names this process among the replicas: the host name (a pod's name) and a random

@@ -109,3 +109,17 @@ func (s *Store) FirstClick(ctx context.Context, key string, memory time.Duration
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// PacePost reserves the next turn to post in channel, one every interval for all replicas
+// together, and returns how long to wait for it. Turns are judged on the database's clock.
+func (s *Store) PacePost(ctx context.Context, channel string, interval time.Duration) (time.Duration, error) {
+	var wait float64
+	err := s.pool.QueryRow(ctx, `INSERT INTO pacing (channel, next_at) VALUES ($1, now() + $2::interval)
+		ON CONFLICT (channel) DO UPDATE SET next_at = GREATEST(pacing.next_at, now()) + $2::interval
+		RETURNING EXTRACT(EPOCH FROM (next_at - $2::interval - now()))::float8`,
+		channel, fmt.Sprintf("%d milliseconds", interval.Milliseconds())).Scan(&wait)
+	if err != nil {
+		return 0, fmt.Errorf("pace a post in %s: %w", channel, err)
+	}
+	return time.Duration(wait * float64(time.Second)), nil
+}

@@ -123,6 +123,12 @@ var migrations = []string{
 		server_reset_at  BIGINT NOT NULL DEFAULT 0
 	);
 	INSERT INTO budget_state (id) VALUES (1);`,
+	// 2: Slack's pacing of posts per channel, shared: two replicas pacing themselves alone post
+	// twice as fast as Slack allows, and its 429s make replies late.
+	`CREATE TABLE pacing (
+		channel TEXT PRIMARY KEY,
+		next_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 // ErrNewerSchema is what Open wraps when the database was migrated by a newer revokebot.
