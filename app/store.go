@@ -132,3 +132,22 @@ func replicaName() string {
 	rand.Read(b[:])
 	return host + "-" + hex.EncodeToString(b[:])
 }
+
+// checkStore checks the store cfg names: the database at DATABASE_URL, else DATA_DIR.
+func checkStore(ctx context.Context, cfg Config) CheckResult {
+	if cfg.DatabaseURL == "" {
+		return checkDataDir(ctx, cfg.DataDir)
+	}
+	const setting = "DATABASE_URL"
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	r, err := postgres.CheckDatabase(ctx, cfg.DatabaseURL)
+	switch {
+	case err != nil:
+		return failed(setting, err.Error())
+	case r.Version == 0:
+		return passed(setting, fmt.Sprintf("%s is reachable and writable; the schema is created at the first start", postgres.Redact(cfg.DatabaseURL)))
+	default:
+		return passed(setting, fmt.Sprintf("%s is reachable and writable, schema version %d of %d", postgres.Redact(cfg.DatabaseURL), r.Version, postgres.SchemaVersion()))
+	}
+}

@@ -282,3 +282,32 @@ func TestTheBudgetIsOneHourForAllReplicas(t *testing.T) {
 		t.Errorf("Take after another replica heard a 429 = %+v, %v; want a minute's wait from AccessOwl", slot, err)
 	}
 }
+
+func TestCheckDatabaseChangesNothing(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	r, err := CheckDatabase(t.Context(), url)
+	if err != nil || r.Version != 0 {
+		t.Fatalf("CheckDatabase(empty) = %+v, %v; want version 0", r, err)
+	}
+	s, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r, err = CheckDatabase(t.Context(), url); err != nil || r.Version != SchemaVersion() {
+		t.Errorf("CheckDatabase(migrated) = %+v, %v; want version %d", r, err, SchemaVersion())
+	}
+	var leftover bool
+	if err := s.pool.QueryRow(t.Context(), `SELECT to_regclass('revokebot_check_write') IS NOT NULL`).Scan(&leftover); err != nil || leftover {
+		t.Errorf("the check's table was left behind (%v)", err)
+	}
+	if _, err := s.pool.Exec(t.Context(), `UPDATE schema_version SET version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckDatabase(t.Context(), url); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("CheckDatabase(newer schema) = %v, want ErrNewerSchema", err)
+	}
+	if _, err := CheckDatabase(t.Context(), "postgres://revokebot:s3cr3t-pw@127.0.0.1:1/x?connect_timeout=1"); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("CheckDatabase(unreachable) = %v; want an error without the password", err)
+	}
+}
