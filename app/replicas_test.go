@@ -234,3 +234,51 @@ func anyReply(w *world, messages []fakeslack.Message, status string) bool {
 	}
 	return false
 }
+
+// TestARollingRestartOfThreeReplicasLosesNothing restarts three replicas one at a time, as a
+// Deployment's rolling update does, while requests are made and approved: every request is
+// posted once, revoked once and announced once.
+func TestARollingRestartOfThreeReplicasLosesNothing(t *testing.T) {
+	const perRound, rounds = 4, 3
+	w, url := sharedWorld(t)
+	replicas := []*instance{w.start(), w.start(), w.start()}
+	github, _ := w.owl.ApplicationByTitle(owltest.SeedAutomaticApp)
+	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
+
+	var messages []fakeslack.Message
+	for round := range rounds {
+		var states []owltest.AccessState
+		for range perRound {
+			states = append(states, w.owl.AddAccessState(owltest.AccessState{ApplicationID: github.ID, GranteeUserID: grantee.ID}))
+		}
+		batch := w.requestStates(states, fmt.Sprintf("rolling %d,", round))
+		for _, m := range batch {
+			w.click(w.approver, m, "Approve")
+		}
+		messages = append(messages, batch...)
+		// The oldest replica goes while these are being submitted and tracked; a new one
+		// replaces it.
+		if took, err := replicas[round].stop(); err != nil {
+			t.Fatalf("stopping replica %d after %s: %v", round, took, err)
+		}
+		replicas[round] = w.start()
+	}
+	for _, m := range messages {
+		w.reply(m, "*revoked*")
+	}
+	for _, m := range messages {
+		assertRepliesOnce(t, w, m, "revoked")
+		if n := countReplies(w, m, "processing_access"); n > 1 {
+			t.Errorf("%d replies announce processing_access, want at most 1:\n%s", n, w.thread(m))
+		}
+	}
+	if n := countApprovalMessages(w); n != perRound*rounds {
+		t.Errorf("%d approval messages, want %d", n, perRound*rounds)
+	}
+	if got := w.owl.Stats().RevocationsCreated; got != perRound*rounds {
+		t.Errorf("%d revocations created, want %d", got, perRound*rounds)
+	}
+	if leaseHolder(t, url) == "" {
+		t.Error("no replica holds the background lease after the restart")
+	}
+}
