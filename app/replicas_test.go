@@ -282,3 +282,44 @@ func TestARollingRestartOfThreeReplicasLosesNothing(t *testing.T) {
 		t.Error("no replica holds the background lease after the restart")
 	}
 }
+
+// TestReplicasShareOneHourOfAccessOwlBudget has two replicas answer far more /revoke status
+// lookups than ACCESSOWL_RATE_LIMIT allows in an hour, spread over their connections: together
+// they send AccessOwl no more than the limit, and AccessOwl never has to refuse one.
+func TestReplicasShareOneHourOfAccessOwlBudget(t *testing.T) {
+	const perHour, lookups = 40, 100
+	w, _ := sharedWorld(t)
+	owl := owltest.NewServer(owltest.WithRateLimit(perHour))
+	t.Cleanup(owl.Close)
+	w.owl, w.cfg.AccessOwlURL, w.cfg.AccessOwlRate = owl, owl.URL, perHour
+	w.start()
+	w.start()
+
+	users := []string{w.requester, w.approver, w.member, w.outsider}
+	var wg sync.WaitGroup
+	for i := range lookups {
+		wg.Go(func() {
+			user := users[i%len(users)]
+			if _, err := w.slack.RunSlashCommand(w.ctx(), user, w.channel, "/revoke", fmt.Sprintf("status 5b0c3d1e-0000-4000-8000-%012d", i)); err != nil {
+				t.Errorf("/revoke status: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	// Every lookup is answered, by AccessOwl or by "try again later".
+	for _, u := range users {
+		want := lookups / len(users)
+		deadline := time.Now().Add(waitTimeout)
+		for len(w.slack.Ephemerals(u)) < want && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stats := owl.Stats()
+	t.Logf("%d lookups over two replicas: AccessOwl received %d requests (limit %d an hour), refused %d", lookups, stats.Requests, perHour, stats.RateLimited)
+	if stats.Requests > perHour {
+		t.Errorf("AccessOwl received %d requests within the hour, more than ACCESSOWL_RATE_LIMIT=%d", stats.Requests, perHour)
+	}
+	if stats.RateLimited > 0 {
+		t.Errorf("AccessOwl refused %d requests with 429: the replicas overspent their budget", stats.RateLimited)
+	}
+}
