@@ -61,6 +61,9 @@ type Options struct {
 	// OnListen, if set, is told the address /healthz, /readyz and /metrics are served on, which
 	// is how a LISTEN_ADDR with port 0 becomes known.
 	OnListen func(addr string)
+	// OnQuery, if set, is told of every statement sent to PostgreSQL (with DATABASE_URL), for
+	// tests that count the database's round trips.
+	OnQuery func(sql string)
 }
 
 // Observer is told what the bot does, for metrics and readiness.
@@ -90,7 +93,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("REVOKE_APPROVERS: %w", err)
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx, cfg, log, opts.OnQuery)
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}

@@ -29,7 +29,7 @@ type backend struct {
 }
 
 // openStore opens the store cfg names: PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*backend, error) {
+func openStore(ctx context.Context, cfg Config, log *slog.Logger, onQuery func(string)) (*backend, error) {
 	replica := replicaName()
 	if cfg.DatabaseURL == "" {
 		st, err := sqlite.Open(ctx, cfg.DataDir)
@@ -38,7 +38,11 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*backend, err
 		}
 		return &backend{Store: st, size: st.Size, replica: replica}, nil
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	var opts []postgres.Option
+	if onQuery != nil {
+		opts = append(opts, postgres.OnQuery(onQuery))
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, opts...)
 	if err != nil {
 		return nil, err
 	}

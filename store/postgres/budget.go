@@ -17,7 +17,8 @@ const budgetLock = migrateLock + 1
 // Budget is the AccessOwl budget of every replica together: one rolling hour for the token,
 // kept in the database. Each call loads the hour's send times, lets apiclient's MemoryBudget
 // apply its rules to them, and saves what changed, so one replica and ten follow the same
-// rules. A call costs one transaction of a few statements; AccessOwl's calls take far longer.
+// rules. A Take costs four round trips (BEGIN, a batch that locks and reads, a batch that
+// writes, COMMIT), Delay and Available one; AccessOwl's calls take far longer.
 type Budget struct {
 	s                *Store
 	perHour, reserve int
@@ -49,13 +50,11 @@ func (b *Budget) Take(ctx context.Context, class apiclient.Class) (apiclient.Slo
 			return err
 		}
 		st := mb.State()
-		if _, err := tx.Exec(ctx, `INSERT INTO budget_sent (seq, at, class) VALUES ($1, $2, $3)`,
-			int64(slot.Seq), micros(now), int(class)); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE budget_state SET taken = $1, last_background = $2 WHERE id = 1`,
+		batch := &pgx.Batch{}
+		batch.Queue(`INSERT INTO budget_sent (seq, at, class) VALUES ($1, $2, $3)`, int64(slot.Seq), micros(now), int(class))
+		batch.Queue(`UPDATE budget_state SET taken = $1, last_background = $2 WHERE id = 1`,
 			int64(st.Taken), micros(st.LastBackground))
-		return err
+		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
 		return apiclient.Slot{}, fmt.Errorf("take from the shared budget: %w", err)
@@ -65,7 +64,7 @@ func (b *Budget) Take(ctx context.Context, class apiclient.Class) (apiclient.Slo
 
 // Delay says how long a request of class would wait now.
 func (b *Budget) Delay(ctx context.Context, class apiclient.Class) (apiclient.Wait, error) {
-	mb, err := b.load(ctx, b.s.pool, b.now())
+	mb, err := b.load(ctx, b.s.pool, b.now(), false)
 	if err != nil {
 		return apiclient.Wait{}, fmt.Errorf("read the shared budget: %w", err)
 	}
@@ -74,7 +73,7 @@ func (b *Budget) Delay(ctx context.Context, class apiclient.Class) (apiclient.Wa
 
 // Available says how many people's requests could go at once now.
 func (b *Budget) Available(ctx context.Context) (int, error) {
-	mb, err := b.load(ctx, b.s.pool, b.now())
+	mb, err := b.load(ctx, b.s.pool, b.now(), false)
 	if err != nil {
 		return 0, fmt.Errorf("read the shared budget: %w", err)
 	}
@@ -98,18 +97,12 @@ func (b *Budget) Heed(ctx context.Context, l apiclient.ServerLimit) error {
 	return nil
 }
 
-// inLockedTx runs fn on the budget as it stands, in a transaction that holds budgetLock, and
-// forgets the send times that have left the hour.
+// inLockedTx runs fn on the budget as it stands, in a transaction that holds budgetLock, having
+// forgotten the send times that have left the hour.
 func (b *Budget) inLockedTx(ctx context.Context, fn func(pgx.Tx, *apiclient.MemoryBudget, time.Time) error) error {
 	return b.s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, budgetLock); err != nil {
-			return err
-		}
 		now := b.now()
-		if _, err := tx.Exec(ctx, `DELETE FROM budget_sent WHERE at <= $1`, micros(now.Add(-time.Hour))); err != nil {
-			return err
-		}
-		mb, err := b.load(ctx, tx, now)
+		mb, err := b.load(ctx, tx, now, true)
 		if err != nil {
 			return err
 		}
@@ -117,21 +110,39 @@ func (b *Budget) inLockedTx(ctx context.Context, fn func(pgx.Tx, *apiclient.Memo
 	})
 }
 
-// load reads the budget's state into a MemoryBudget frozen at one moment.
-func (b *Budget) load(ctx context.Context, q db, now time.Time) (*apiclient.MemoryBudget, error) {
+// load reads the budget's state into a MemoryBudget frozen at now, in one round trip; with lock
+// it first takes budgetLock for the transaction and forgets what left the hour.
+func (b *Budget) load(ctx context.Context, q db, now time.Time, lock bool) (*apiclient.MemoryBudget, error) {
+	hourAgo := micros(now.Add(-time.Hour))
+	batch := &pgx.Batch{}
+	if lock {
+		batch.Queue(`SELECT pg_advisory_xact_lock($1)`, budgetLock)
+		batch.Queue(`DELETE FROM budget_sent WHERE at <= $1`, hourAgo)
+	}
+	batch.Queue(`SELECT taken, last_background, paused_until, server_after, server_remaining, server_reset_at
+		FROM budget_state WHERE id = 1`)
+	batch.Queue(`SELECT at FROM budget_sent WHERE at > $1 ORDER BY at, seq`, hourAgo)
+	res := q.SendBatch(ctx, batch)
+	defer res.Close()
+	if lock {
+		for range 2 {
+			if _, err := res.Exec(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var (
 		st                                   apiclient.BudgetState
 		taken, after                         int64
 		lastBackground, pausedUntil, resetAt int64
 	)
-	err := q.QueryRow(ctx, `SELECT taken, last_background, paused_until, server_after, server_remaining, server_reset_at
-		FROM budget_state WHERE id = 1`).Scan(&taken, &lastBackground, &pausedUntil, &after, &st.Server.Remaining, &resetAt)
+	err := res.QueryRow().Scan(&taken, &lastBackground, &pausedUntil, &after, &st.Server.Remaining, &resetAt)
 	if err != nil {
 		return nil, err
 	}
 	st.Taken, st.Server.After = uint64(taken), uint64(after)
 	st.LastBackground, st.PausedUntil, st.Server.ResetAt = fromMicros(lastBackground), fromMicros(pausedUntil), fromMicros(resetAt)
-	rows, err := q.Query(ctx, `SELECT at FROM budget_sent WHERE at > $1 ORDER BY at, seq`, micros(now.Add(-time.Hour)))
+	rows, err := res.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +152,9 @@ func (b *Budget) load(ctx context.Context, q db, now time.Time) (*apiclient.Memo
 		return fromMicros(at), err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := res.Close(); err != nil {
 		return nil, err
 	}
 	return apiclient.RestoreMemoryBudget(b.perHour, b.reserve, st, func() time.Time { return now })

@@ -30,16 +30,48 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// Option changes how Open connects.
+type Option func(*pgxpool.Config)
+
+// OnQuery has fn told of every round trip the store makes: each statement, BEGIN and COMMIT
+// included, and each batch of statements sent together (as "BATCH"). Tests use it to measure
+// what the bot's work costs.
+func OnQuery(fn func(sql string)) Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = queryHook(fn) }
+}
+
+// queryHook is a pgx.QueryTracer that calls itself with each statement.
+type queryHook func(sql string)
+
+func (h queryHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	h(data.SQL)
+	return ctx
+}
+
+func (h queryHook) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (h queryHook) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	h("BATCH")
+	return ctx
+}
+
+func (h queryHook) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (h queryHook) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 // Open connects to the database at rawURL, brings its schema up to date and proves that it can
 // write there. Replicas starting at once migrate one after the other (migrate takes an advisory
 // lock); a schema newer than this binary knows is refused.
-func Open(ctx context.Context, rawURL string) (*Store, error) {
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's parse errors quote the URL, password included: say only what kind of error.
 		return nil, fmt.Errorf("DATABASE_URL %s: cannot be parsed as a PostgreSQL URL", Redact(rawURL))
 	}
 	cfg.MaxConns = maxConns
+	for _, opt := range opts {
+		opt(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), err)
@@ -99,6 +131,7 @@ type db interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // updateOne runs an UPDATE that must change exactly one row, and reports ErrNotFound otherwise.
