@@ -1,13 +1,16 @@
 // Package pgtest gives tests a PostgreSQL database of their own: a fresh, uniquely named
 // database on the server REVOKEBOT_TEST_DATABASE_URL names (by default the local one, as .ci/run
-// starts it), dropped when the test ends. With no server answering, tests skip with a message
-// that says how to get one, and fail under REVOKEBOT_STRICT_TESTS=1.
+// starts it), dropped when the test ends. When that server does not answer and the URL was not
+// set, it starts a throwaway server from the PostgreSQL binaries on PATH (initdb, postgres), as a
+// non-root user; with neither, tests skip with a message that says how to get one, and fail
+// under REVOKEBOT_STRICT_TESTS=1.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -35,9 +38,18 @@ func NewDatabase(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
+	if err != nil && os.Getenv(URLVar) == "" {
+		// Nothing on the default address: a server of the test binary's own, if it can.
+		if url, terr := throwaway(); terr == nil {
+			admin = url
+			conn, err = pgx.Connect(ctx, admin)
+		} else {
+			err = fmt.Errorf("%w; no throwaway server either: %v", err, terr)
+		}
+	}
 	if err != nil {
 		testenv.Missing(t, "a PostgreSQL server ("+err.Error()+")",
-			"set "+URLVar+" to a server where the user may create databases, or start one on 127.0.0.1:5432 trusting local connections (.ci/run does)")
+			"set "+URLVar+" to a server where the user may create databases, start one on 127.0.0.1:5432 trusting local connections (.ci/run does), or put initdb and postgres on PATH")
 		return ""
 	}
 	defer conn.Close(context.Background())
