@@ -18,7 +18,7 @@ const budgetLock = migrateLock + 1
 // kept in the database. Each call loads the hour's send times, lets apiclient's MemoryBudget
 // apply its rules to them, and saves what changed, so one replica and ten follow the same
 // rules. A Take costs four round trips (BEGIN, a batch that locks and reads, a batch that
-// writes, COMMIT), Delay and Available one; AccessOwl's calls take far longer.
+// writes, COMMIT), Delay, Available and Heed one; AccessOwl's calls take far longer.
 type Budget struct {
 	s                *Store
 	perHour, reserve int
@@ -80,21 +80,36 @@ func (b *Budget) Available(ctx context.Context) (int, error) {
 	return mb.Available(ctx)
 }
 
-// Heed records what AccessOwl said about the token's limit, for every replica.
+// Heed records what AccessOwl said about the token's limit, for every replica. AccessOwl says it
+// on every answer, so it is one statement rather than a locked read and write: it applies
+// MemoryBudget.Heed's rules in SQL (a later pause wins; a report of remaining requests counts
+// while its reset is ahead, is replaced by one about a later request or once it has passed, and
+// is believed for at most an hour), and the row's lock orders it with Take's write.
 func (b *Budget) Heed(ctx context.Context, l apiclient.ServerLimit) error {
-	err := b.inLockedTx(ctx, func(tx pgx.Tx, mb *apiclient.MemoryBudget, _ time.Time) error {
-		if err := mb.Heed(ctx, l); err != nil {
-			return err
-		}
-		st := mb.State()
-		_, err := tx.Exec(ctx, `UPDATE budget_state SET paused_until = $1, server_after = $2, server_remaining = $3,
-			server_reset_at = $4 WHERE id = 1`, micros(st.PausedUntil), int64(st.Server.After), st.Server.Remaining, micros(st.Server.ResetAt))
-		return err
-	})
+	now := b.now()
+	pause := micros(l.PauseUntil)
+	report := l.ResetAt.After(now) && l.Remaining >= 0
+	if pause == 0 && !report {
+		return nil // nothing that would change the budget
+	}
+	_, err := b.s.pool.Exec(ctx, `UPDATE budget_state SET
+		paused_until = GREATEST(paused_until, $1),
+		server_after = CASE WHEN $2 AND (server_reset_at <= $3 OR $4 >= server_after) THEN $4 ELSE server_after END,
+		server_remaining = CASE WHEN $2 AND (server_reset_at <= $3 OR $4 >= server_after) THEN $5 ELSE server_remaining END,
+		server_reset_at = CASE WHEN $2 AND (server_reset_at <= $3 OR $4 >= server_after) THEN $6 ELSE server_reset_at END
+		WHERE id = 1`,
+		pause, report, micros(now), int64(l.After), l.Remaining, micros(minTime(l.ResetAt, now.Add(time.Hour))))
 	if err != nil {
 		return fmt.Errorf("record AccessOwl's limit in the shared budget: %w", err)
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // inLockedTx runs fn on the budget as it stands, in a transaction that holds budgetLock, having

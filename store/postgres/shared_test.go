@@ -311,3 +311,74 @@ func TestCheckDatabaseChangesNothing(t *testing.T) {
 		t.Errorf("CheckDatabase(unreachable) = %v; want an error without the password", err)
 	}
 }
+
+// TestTheSharedBudgetDecidesAsMemoryBudget drives the shared budget and a MemoryBudget through
+// the same busy hours — people's and background calls, AccessOwl's counts of what remains, a
+// 429's pause — on one clock: they give the same answers at every step.
+func TestTheSharedBudgetDecidesAsMemoryBudget(t *testing.T) {
+	s := open(t)
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	const perHour, reserve = 40, 4
+	shared, err := s.Budget(perHour, reserve, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := apiclient.RestoreMemoryBudget(perHour, reserve, apiclient.BudgetState{}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	var (
+		last          uint64
+		taken, waited int
+	)
+	for step := range 300 {
+		switch {
+		case step%23 == 22:
+			l := apiclient.ServerLimit{After: last, PauseUntil: now.Add(90 * time.Second)}
+			mustNil(t, shared.Heed(ctx, l), mem.Heed(ctx, l))
+		case step%7 == 6:
+			l := apiclient.ServerLimit{After: last, Remaining: step % 11, ResetAt: now.Add(time.Duration(step%5) * 10 * time.Minute)}
+			mustNil(t, shared.Heed(ctx, l), mem.Heed(ctx, l))
+		}
+		for _, c := range []apiclient.Class{apiclient.ClassPeople, apiclient.ClassBackground} {
+			want, err1 := mem.Delay(ctx, c)
+			got, err2 := shared.Delay(ctx, c)
+			mustNil(t, err1, err2)
+			if want != got {
+				t.Fatalf("step %d: Delay(%s) = %+v, MemoryBudget says %+v", step, c, got, want)
+			}
+		}
+		class := apiclient.ClassBackground
+		if step%3 == 0 {
+			class = apiclient.ClassPeople
+		}
+		want, err1 := mem.Take(ctx, class)
+		got, err2 := shared.Take(ctx, class)
+		mustNil(t, err1, err2)
+		if want != got {
+			t.Fatalf("step %d: Take(%s) = %+v, MemoryBudget says %+v", step, class, got, want)
+		}
+		if got.Seq != 0 {
+			last = got.Seq
+			taken++
+		} else {
+			waited++
+		}
+		now = now.Add(31 * time.Second)
+	}
+	t.Logf("300 steps: %d requests taken, %d told to wait", taken, waited)
+	if taken == 0 || waited == 0 {
+		t.Errorf("the steps took %d and waited %d: they must do both to compare anything", taken, waited)
+	}
+}
+
+func mustNil(t *testing.T, errs ...error) {
+	t.Helper()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
