@@ -190,8 +190,9 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			user: cb.User.ID, responseURL: cb.ResponseURL, channel: cb.Container.ChannelID, messageTS: cb.Container.MessageTs,
 			actionID: action.ActionID, value: action.Value,
 		}
+		key := clickKey(cb.User.ID, action)
 		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) {
-			if !h.firstAcrossReplicas(ctx, clickKey(cb.User.ID, action), c) {
+			if !h.firstAcrossReplicas(ctx, key, c) {
 				return
 			}
 			h.decide(ctx, c)
