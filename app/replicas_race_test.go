@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +117,9 @@ func TestClicksRacingAcrossReplicasDecideOnce(t *testing.T) {
 	}
 	t.Logf("%d requests over two replicas: %d approved and revoked once, %d rejected and never revoked; %d POSTs",
 		races, approved, rejected, len(w.posts()))
+	// The clicks delivered to both replicas: each time, the one that did not handle it first
+	// learned so from the database.
+	if n := strings.Count(string(w.logs.Bytes()), "ignored a click another replica handled"); n != races/10 {
+		t.Errorf("%d clicks ignored as handled by another replica, want %d (one per click delivered to both)", n, races/10)
+	}
 }
