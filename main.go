@@ -33,6 +33,10 @@ Usage:
   revokebot audit-export [--since RFC3339] [--until RFC3339]
                        write the audit trail under DATA_DIR to stdout, one JSON object a
                        line, oldest first (since included, until not); safe while the bot runs
+  revokebot migrate-store [--force]
+                       copy the store under DATA_DIR into the PostgreSQL database at
+                       DATABASE_URL, to move from one replica to several; stop the bot
+                       first. An empty database only, unless --force: then only what it lacks
   revokebot sandbox [--listen 127.0.0.1:8080]
                        run the bot against a fake Slack and a fake AccessOwl, with a web page
   revokebot version    print the version
@@ -61,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return backupStore(args[1:], stdout, stderr)
 	case "audit-export":
 		return exportAudit(args[1:], stdout, stderr)
+	case "migrate-store":
+		return migrateStore(args[1:], stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -123,6 +129,29 @@ func backupStore(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] != app.BackupToStdout {
 		fmt.Fprintf(stderr, "revokebot backup: the store in %s is copied to %s\n", dataDir, args[0])
+	}
+	return 0
+}
+
+// migrateStore runs revokebot migrate-store: 0 when the store is copied, 1 when copying fails or
+// the database is not empty, 2 on a usage or configuration error.
+func migrateStore(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("revokebot migrate-store", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	force := fs.Bool("force", false, "copy into a database that already holds requests, adding only what it lacks")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	dataDir, databaseURL, err := app.LoadMigrateConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := app.MigrateStore(ctx, dataDir, databaseURL, *force, stdout); err != nil {
+		fmt.Fprintf(stderr, "revokebot migrate-store: %v\n", err)
+		return 1
 	}
 	return 0
 }

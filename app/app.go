@@ -21,7 +21,7 @@ import (
 	"revokebot/bot"
 	"revokebot/interactions"
 	"revokebot/revoke"
-	"revokebot/store/sqlite"
+	"revokebot/store"
 )
 
 const (
@@ -66,6 +66,9 @@ type Options struct {
 	// (revoke.DefaultMaxStatusBackoff when zero). The sandbox sets it to its poll interval, so
 	// an admin's click in its panel reaches the thread within seconds however long it waited.
 	MaxStatusBackoff time.Duration
+	// OnQuery, if set, is told of every statement sent to PostgreSQL (with DATABASE_URL), for
+	// tests that count the database's round trips.
+	OnQuery func(sql string)
 }
 
 // Observer is told what the bot does, for metrics and readiness.
@@ -95,7 +98,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("REVOKE_APPROVERS: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg, log, opts.OnQuery)
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}
@@ -104,15 +107,20 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	// leaving their goroutines behind.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
-	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, apiclient.WithHTTPClient(&http.Client{Transport: transport}),
+	budget, err := st.budgetOptions(cfg.AccessOwlRate)
+	if err != nil {
+		return err
+	}
+	owl, err := apiclient.New(cfg.AccessOwlURL, cfg.AccessOwlToken, append([]apiclient.Option{apiclient.WithHTTPClient(&http.Client{Transport: transport}),
 		apiclient.WithRateLimit(cfg.AccessOwlRate), apiclient.WithVersion(opts.Version), apiclient.WithLogger(log.With("component", "accessowl")),
-		apiclient.WithObserver(func(a apiclient.Attempt) { m.AccessOwlAttempt(a); ready.AccessOwlAttempt(a) }))
+		apiclient.WithObserver(func(a apiclient.Attempt) { m.AccessOwlAttempt(a); ready.AccessOwlAttempt(a) })}, budget...)...)
 	if err != nil {
 		return fmt.Errorf("AccessOwl client: %w", err)
 	}
 	m.WatchBudget(owl.BudgetAvailable)
 	m.WatchTracked(st.Tracking)
 	m.WatchStore(st.Count, st.Size)
+	m.WatchLeader(st.replica, st.leads)
 	api := slack.New(cfg.SlackBotToken.Reveal(), slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Transport: m.SlackTransport(transport), Timeout: slackCallTimeout}))
 
@@ -127,6 +135,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}, log.With("component", "pool"), obs.Panic)
 
 	out := bot.NewOutput(api, obs, log.With("component", "output"))
+	st.sharePacing(out, log.With("component", "output"))
 	lifecycle, err := revoke.New(revoke.Config{
 		Store: st, AccessOwl: owl, Notifier: bot.NewNotifier(out, api).WithApprovers(append(slices.Clone(users), groups...)), Observer: m,
 		// Status checks are background work: the AccessOwl client's budget paces them and keeps
@@ -142,6 +151,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Spawn: func(name, requestID string, run func(context.Context)) bool {
 			return pool.Submit(bot.Job{Name: name, RequestID: requestID, Priority: bot.PriorityLow, Run: run})
 		},
+		ID: st.replica, Alive: st.alive(),
 		Log: log.With("component", "revoke"),
 	})
 	if err != nil {
@@ -156,6 +166,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Approvers: interactions.NewApprovers(users, groups, cfg.AllowSelfApproval, api, nil),
 		Marks:     lifecycle,
 		Log:       log.With("component", "interactions"),
+		Clicks:    st.clicks(),
 	})
 
 	h := &health{metrics: m, readiness: ready, store: st, probeAccessOwl: func(ctx context.Context) error {
@@ -179,7 +190,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return session.Run(gctx) })
-	g.Go(func() error { return lifecycle.Run(gctx) })
+	g.Go(func() error { return st.runBackground(gctx, lifecycle) })
 	log.Info("revokebot started", "version", opts.Version, "channel", cfg.Channel, "approvers", len(users), "approver_groups", len(groups))
 	runErr := g.Wait()
 
@@ -269,5 +280,5 @@ func (t teeObserver) Panic() {
 // statusSource answers /revoke status from AccessOwl and the store.
 type statusSource struct {
 	*apiclient.Client
-	*sqlite.Store
+	store.Store
 }

@@ -52,7 +52,8 @@ func (r CheckResult) OK() bool { return r.Outcome == CheckPassed }
 // the bot token (auth.test) and the app-level token (apps.connections.open, which only hands out
 // a connection URL), the bot can see REVOKE_CHANNEL_ID and is in it, the approver groups exist,
 // AccessOwl accepts its token (one GET /users?limit=1), and DATA_DIR and the store in it are
-// writable (a write rolled back). It changes
+// writable (a write rolled back) or, with DATABASE_URL, the database answers, has a schema this
+// binary knows and can be written (a write rolled back). It changes
 // nothing anywhere, and every check runs even after one fails, so one run names every problem;
 // only the checks that need a working bot token are reported as not run without one, since
 // their answers would blame the wrong setting.
@@ -84,7 +85,7 @@ func Check(ctx context.Context, cfg Config, version string) []CheckResult {
 			results = append(results, notRun("REVOKE_APPROVERS", why+", so user group "+g+" could not be looked up"))
 		}
 	}
-	results = append(results, checkAccessOwl(ctx, cfg, hc, version), checkDataDir(ctx, cfg.DataDir))
+	results = append(results, checkAccessOwl(ctx, cfg, hc, version), checkStore(ctx, cfg))
 	return results
 }
 

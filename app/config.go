@@ -40,6 +40,7 @@ type Config struct {
 	Retention         time.Duration `envconfig:"REVOKE_RETENTION" default:"2160h" desc:"finished requests are deleted this long after their last activity; 0 keeps them for ever"`
 	AuditRetention    time.Duration `envconfig:"AUDIT_RETENTION" default:"8760h" desc:"audit records are deleted when this old; 0 keeps them for ever"`
 	DataDir           string        `envconfig:"DATA_DIR" default:"./data" desc:"where the embedded store keeps its file"`
+	DatabaseURL       string        `envconfig:"DATABASE_URL" desc:"empty: the embedded SQLite store under DATA_DIR, one replica; postgres://…: PostgreSQL, shared by any number of replicas"`
 	ListenAddr        string        `envconfig:"LISTEN_ADDR" default:":9090" desc:"/healthz, /readyz, /metrics; empty disables"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json, or text for people at a terminal"`
@@ -223,6 +224,7 @@ func (c Config) problems() []SettingError {
 		check(err == nil, "LISTEN_ADDR", "%q is not host:port, such as :9090 or 127.0.0.1:9090 (empty turns the endpoints off)", c.ListenAddr)
 	}
 	check(c.DataDir != "", "DATA_DIR", "empty")
+	check(validDatabaseURL(c.DatabaseURL), "DATABASE_URL", "not a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)")
 	check(slices.Contains(logLevels, c.LogLevel), "LOG_LEVEL", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "%q is not json or text", c.LogFormat)
 	return out
@@ -241,6 +243,15 @@ func checkRetention(d time.Duration, variable string, check func(ok bool, variab
 }
 
 func validRetention(d time.Duration) bool { return d == 0 || d >= minRetention }
+
+// validDatabaseURL reports whether raw is empty (the embedded store) or a PostgreSQL URL.
+func validDatabaseURL(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql")
+}
 
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)

@@ -16,6 +16,7 @@ import (
 	"revokebot/apiclient/owltest"
 	"revokebot/bot"
 	"revokebot/store"
+	"revokebot/store/postgres/pgtest"
 )
 
 // loadEnv turns TestLoad from a skip into the load command of the README's "Performance and
@@ -53,6 +54,12 @@ func TestLoad(t *testing.T) {
 
 	w := newWorld(t)
 	w.cfg.LogLevel = "info"
+	// REVOKEBOT_LOAD_REPLICAS=2 (or more) runs that many bots on one PostgreSQL database, with
+	// Slack spreading the envelopes over their connections.
+	replicas := envInt(t, "REVOKEBOT_LOAD_REPLICAS", 1)
+	if replicas > 1 {
+		w.cfg.DatabaseURL = pgtest.NewDatabase(t)
+	}
 	grantee := w.owlUser("lena.vogel@" + owltest.SeedDomain)
 	github, _ := w.owl.ApplicationByTitle(owltest.SeedAutomaticApp)
 	states := make([]owltest.AccessState, n)
@@ -82,6 +89,9 @@ func TestLoad(t *testing.T) {
 		defer proc.stop()
 	} else {
 		b = w.start()
+		for range replicas - 1 {
+			w.start()
+		}
 	}
 	w.owl.SetFault("", owltest.Fault{Latency: latency})
 

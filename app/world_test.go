@@ -18,6 +18,7 @@ import (
 	"revokebot/sandbox/testenv"
 	"revokebot/secret"
 	"revokebot/store"
+	"revokebot/store/postgres"
 	"revokebot/store/sqlite"
 )
 
@@ -109,7 +110,15 @@ func newWorld(t *testing.T) *world {
 // hundreds of threads is not what they measure. Call it before start.
 func (w *world) seedRequests(rs ...store.Request) {
 	w.t.Helper()
-	st, err := sqlite.Open(w.t.Context(), w.cfg.DataDir)
+	var (
+		st  store.Store
+		err error
+	)
+	if w.cfg.DatabaseURL != "" {
+		st, err = postgres.Open(w.t.Context(), w.cfg.DatabaseURL)
+	} else {
+		st, err = sqlite.Open(w.t.Context(), w.cfg.DataDir)
+	}
 	if err != nil {
 		w.t.Fatal(err)
 	}

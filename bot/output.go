@@ -61,6 +61,16 @@ type Output struct {
 	updates  *rate.Limiter            // chat.update pacing, workspace-wide
 	waiting  map[waitKey]*waitingCall
 	seq      uint64 // numbers the calls that may be taken over, so the newest options win
+	// shared, when set, paces posts per channel across replicas instead of channels.
+	shared func(ctx context.Context, channel string) error
+}
+
+// SharePacing makes every post wait for wait(ctx, channel), which paces the posts of all the
+// replicas sharing a channel, instead of this process's own pacing: replicas pacing themselves
+// alone would post as many times faster than Slack allows as there are of them. Call it before
+// the first post.
+func (o *Output) SharePacing(wait func(ctx context.Context, channel string) error) {
+	o.shared = wait
 }
 
 // waitKey names a call that a newer one may take over while it waits for its turn: an update of
@@ -93,7 +103,7 @@ func NewOutput(api SlackAPI, observer OutputObserver, log *slog.Logger) *Output 
 // Post posts a message in channel (a thread reply when the options include MsgOptionTS) and
 // returns its ts.
 func (o *Output) Post(ctx context.Context, channel string, options ...slack.MsgOption) (string, error) {
-	if err := o.channelLimiter(channel).Wait(ctx); err != nil {
+	if err := o.channelWait(channel)(ctx); err != nil {
 		return "", fmt.Errorf("post in %s: %w: %w", channel, ErrGaveUpWaiting, err)
 	}
 	var ts string
@@ -117,7 +127,7 @@ var ErrReplaced = errors.New("replaced by a newer post before it was sent")
 // key, so a status that went stale while it waited is not posted after all.
 func (o *Output) PostReplacing(ctx context.Context, channel, key string, options ...slack.MsgOption) (string, error) {
 	sent, mine, ts, err := o.takeOver(ctx, waitKey{"chat.postMessage", channel, key}, options,
-		o.channelLimiter(channel).Wait,
+		o.channelWait(channel),
 		func(options []slack.MsgOption) (ts string, err error) {
 			err = o.call(ctx, "chat.postMessage", func() (err error) {
 				_, ts, err = o.api.PostMessageContext(ctx, channel, options...)
@@ -288,6 +298,15 @@ func errorChain(err error) []error {
 		}
 	}
 	return out
+}
+
+// channelWait returns what a post in channel waits for: its turn among the replicas when they
+// share pacing, else this process's.
+func (o *Output) channelWait(channel string) func(context.Context) error {
+	if o.shared != nil {
+		return func(ctx context.Context) error { return o.shared(ctx, channel) }
+	}
+	return o.channelLimiter(channel).Wait
 }
 
 func (o *Output) channelLimiter(channel string) *rate.Limiter {

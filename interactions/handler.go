@@ -73,6 +73,16 @@ type Deps struct {
 	Marks Marks
 	Log   *slog.Logger
 	Now   func() time.Time // nil for the real clock
+	// Clicks, when set, is where replicas sharing one store record the clicks they handle, so a
+	// click Slack delivers to two of them is handled once; nil remembers this replica's only.
+	Clicks ClickLog
+}
+
+// ClickLog remembers clicks across replicas.
+type ClickLog interface {
+	// FirstClick records a click by its key and reports whether no replica recorded it within
+	// memory.
+	FirstClick(ctx context.Context, key string, memory time.Duration) (bool, error)
 }
 
 // Handler is revokebot's answer to every slash command and interaction: it implements
@@ -185,7 +195,13 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 			user: cb.User.ID, responseURL: cb.ResponseURL, channel: cb.Container.ChannelID, messageTS: cb.Container.MessageTs,
 			actionID: action.ActionID, value: action.Value,
 		}
-		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) { h.decide(ctx, c) }}
+		key := clickKey(cb.User.ID, action)
+		return bot.Reply{Priority: bot.PriorityHigh, Work: func(ctx context.Context) {
+			if !h.firstAcrossReplicas(ctx, key, c) {
+				return
+			}
+			h.decide(ctx, c)
+		}}
 	case bot.ActionMarkRevoked, bot.ActionCouldNotRevoke:
 		if h.Marks == nil || !h.firstTime(cb.User.ID, action) {
 			return bot.Reply{}
@@ -219,7 +235,7 @@ func (h *Handler) blockActions(cb slack.InteractionCallback) bot.Reply {
 // repetition — same person, same button of the same request (its value), same action_ts — is
 // dropped: deduplication is by request and action, and action_ts alone does not name a request.
 func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
-	key := user + "|" + action.ActionID + "|" + action.ActionTs + "|" + action.Value
+	key := clickKey(user, action)
 	now := h.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -237,6 +253,28 @@ func (h *Handler) firstTime(user string, action *slack.BlockAction) bool {
 	}
 	h.clicks[key] = now
 	return true
+}
+
+func clickKey(user string, action *slack.BlockAction) string {
+	return user + "|" + action.ActionID + "|" + action.ActionTs + "|" + action.Value
+}
+
+// firstAcrossReplicas reports whether no other replica handled the click, on a worker since it
+// asks the shared store. A store that cannot answer lets the click through: the decision's
+// compare-and-set and AccessOwl's idempotency key keep a click handled twice harmless.
+func (h *Handler) firstAcrossReplicas(ctx context.Context, key string, c click) bool {
+	if h.Clicks == nil {
+		return true
+	}
+	first, err := h.Clicks.FirstClick(ctx, key, clickMemory)
+	if err != nil {
+		h.Log.Warn("could not check the click against the other replicas", "user", c.user, "action", c.actionID, "error", err)
+		return true
+	}
+	if !first {
+		h.Log.Info("ignored a click another replica handled", "user", c.user, "action", c.actionID)
+	}
+	return first
 }
 
 // respond tells the person behind an interaction something only they see.

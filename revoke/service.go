@@ -126,6 +126,9 @@ type Config struct {
 	// RemindHours keeps reminders to working hours (REVOKE_REMIND_HOURS); the zero value is
 	// every hour.
 	RemindHours Hours
+	// ID names this process in the replies it claims (store.Post.Claimer), so that Alive can be
+	// asked about it by the others; empty picks a random one.
+	ID string
 	// Alive reports whether the process that claimed a reply (store.Post.Claimer) may still be
 	// posting it. Nil means this process is the only one: a claim of any other was left by one
 	// that stopped, and recovery posts it at once instead of waiting out the claim's lease.
@@ -204,11 +207,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.ID == "" {
+		cfg.ID = uuid.NewString()
+	}
 	if cfg.Alive == nil {
 		cfg.Alive = func(string) bool { return false }
 	}
 	s := &Service{
-		id:         uuid.NewString(),
+		id:         cfg.ID,
 		alive:      cfg.Alive,
 		store:      cfg.Store,
 		owl:        cfg.AccessOwl,
@@ -253,6 +259,11 @@ func (s *Service) Run(ctx context.Context) error {
 	})
 	return g.Wait()
 }
+
+// Kick makes the tracker look at the tracked revocations now. A replica that runs Run calls it
+// when another replica may have started tracking a revocation: the tracker otherwise sleeps
+// until the revocations it knows of are due.
+func (s *Service) Kick() { s.tracker.kick() }
 
 // loop runs step at once, and then again when the wait it returns is over or wake fires, until
 // ctx ends; it then returns nil.

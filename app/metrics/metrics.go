@@ -115,6 +115,20 @@ func (m *Metrics) WatchBudget(budget func() int) {
 		func() float64 { return float64(budget()) })
 }
 
+// WatchLeader exports whether this replica runs the background work (tracking, expiry,
+// resubmission) that one replica of several runs at a time; replica names it. A single replica on
+// the embedded store always leads.
+func (m *Metrics) WatchLeader(replica string, leads func() bool) {
+	m.reg.gaugeFunc(namespace+"_background_leader",
+		"1 while this replica holds the lease to run the background work (tracking, expiry, resubmission); the replica label names it.",
+		func() float64 {
+			if leads() {
+				return 1
+			}
+			return 0
+		}, "replica", replica)
+}
+
 // WatchTracked exports the revocations being tracked, by their last status, read from tracking
 // at scrape time so the figure survives restarts and covers every replica sharing the store.
 func (m *Metrics) WatchTracked(tracking func(context.Context) ([]store.Tracked, error)) {

@@ -197,7 +197,7 @@ var operatorContract = []string{
 	"revokebot_accessowl_requests_total", "revokebot_accessowl_retries_total", "revokebot_accessowl_rate_limited_total",
 	"revokebot_accessowl_budget_available_requests", "revokebot_tracked_revocations", "revokebot_revocation_statuses_total",
 	"revokebot_slack_api_requests_total", "revokebot_slack_api_rate_limited_total", "revokebot_slack_call_errors_total",
-	"revokebot_slack_connected", "revokebot_slack_reconnects_total", "revokebot_build_info",
+	"revokebot_slack_connected", "revokebot_slack_reconnects_total", "revokebot_build_info", "revokebot_background_leader",
 }
 
 // TestTheExpositionIsPrometheusTextWithEveryListedMetric parses a scrape of a bot that has seen
@@ -206,6 +206,7 @@ var operatorContract = []string{
 func TestTheExpositionIsPrometheusTextWithEveryListedMetric(t *testing.T) {
 	m := New("v1.2.3")
 	m.WatchBudget(func() int { return 7 })
+	m.WatchLeader("pod-a-1f2e3d4c", func() bool { return true })
 	m.WatchTracked(func(context.Context) ([]store.Tracked, error) {
 		return []store.Tracked{{Status: apiclient.RevocationProcessing}}, nil
 	})

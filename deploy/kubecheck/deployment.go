@@ -10,7 +10,12 @@ import (
 type (
 	deploymentSpec struct {
 		Replicas *int
-		Strategy struct{ Type string }
+		Strategy struct {
+			Type          string
+			RollingUpdate *struct {
+				MaxUnavailable any `yaml:"maxUnavailable"`
+			} `yaml:"rollingUpdate"`
+		}
 		Selector struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		}
@@ -25,8 +30,14 @@ type (
 			RunAsUser      int             `yaml:"runAsUser"`
 			SeccompProfile *seccompProfile `yaml:"seccompProfile"`
 		} `yaml:"securityContext"`
-		AutomountServiceAccountToken  *bool `yaml:"automountServiceAccountToken"`
-		TerminationGracePeriodSeconds *int  `yaml:"terminationGracePeriodSeconds"`
+		AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
+		TopologySpreadConstraints    []struct {
+			TopologyKey   string `yaml:"topologyKey"`
+			LabelSelector struct {
+				MatchLabels map[string]string `yaml:"matchLabels"`
+			} `yaml:"labelSelector"`
+		} `yaml:"topologySpreadConstraints"`
+		TerminationGracePeriodSeconds *int `yaml:"terminationGracePeriodSeconds"`
 		Containers                    []container
 		Volumes                       []struct {
 			Name                  string
@@ -82,6 +93,13 @@ type (
 	claimSpec struct {
 		AccessModes []string `yaml:"accessModes"`
 	}
+	pdbSpec struct {
+		MinAvailable   any `yaml:"minAvailable"`
+		MaxUnavailable any `yaml:"maxUnavailable"`
+		Selector       struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		}
+	}
 )
 
 // shutdownSeconds is how long revokebot may take to stop after SIGTERM: it drains work in
@@ -93,27 +111,11 @@ const shutdownSeconds = 10
 // LISTEN_ADDR's port, its settings from the ConfigMap and its tokens from the Secret named
 // secretName. The Secret itself need not be in s.
 func DeploymentRules(s Set, secretName string) ([]Rule, error) {
-	d, err := s.Only("Deployment")
-	if err != nil {
-		return nil, err
-	}
-	cm, err := s.Only("ConfigMap")
+	spec, cm, svc, err := deploymentParts(s)
 	if err != nil {
 		return nil, err
 	}
 	pvc, err := s.Only("PersistentVolumeClaim")
-	if err != nil {
-		return nil, err
-	}
-	svcObj, err := s.Only("Service")
-	if err != nil {
-		return nil, err
-	}
-	spec, err := decodeSpec[deploymentSpec](d)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := decodeSpec[serviceSpec](svcObj)
 	if err != nil {
 		return nil, err
 	}
@@ -122,18 +124,112 @@ func DeploymentRules(s Set, secretName string) ([]Rule, error) {
 		return nil, err
 	}
 	pod := spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		return nil, fmt.Errorf("%d containers, want 1", len(pod.Containers))
-	}
 	c := pod.Containers[0]
-
-	isTrue := func(b *bool) bool { return b != nil && *b }
-	isFalse := func(b *bool) bool { return b != nil && !*b }
-	claimed, scratch := "", ""
+	claimed := ""
 	for _, v := range pod.Volumes {
 		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == pvc.Metadata.Name {
 			claimed = v.Name
 		}
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.Name] = m.MountPath
+	}
+	return append([]Rule{
+		{"one replica while the store is SQLite", spec.Replicas != nil && *spec.Replicas == 1},
+		{"Recreate, so two pods never share the SQLite file", spec.Strategy.Type == "Recreate"},
+		{"the PersistentVolumeClaim is mounted", claimed != "" && mounts[claimed] != ""},
+		{"the claim is ReadWriteOnce, for one pod", slices.Equal(claim.AccessModes, []string{"ReadWriteOnce"})},
+		{"DATA_DIR is where the claim is mounted", claimed != "" && cm.Data["DATA_DIR"] == mounts[claimed]},
+	}, podRules(spec, cm, svc, secretName)...), nil
+}
+
+// SharedDeploymentRules checks the Deployment of the PostgreSQL variant with its ConfigMap,
+// PodDisruptionBudget and Service: several replicas replaced one at a time, spread over nodes,
+// never all disrupted at once, no volume of their own and DATABASE_URL from the Secret named
+// secretName, whose keys are secretKeys; and the same lockdown, probes and settings as the
+// single replica's.
+func SharedDeploymentRules(s Set, secretName string, secretKeys []string) ([]Rule, error) {
+	spec, cm, svc, err := deploymentParts(s)
+	if err != nil {
+		return nil, err
+	}
+	pdbObj, err := s.Only("PodDisruptionBudget")
+	if err != nil {
+		return nil, err
+	}
+	pdb, err := decodeSpec[pdbSpec](pdbObj)
+	if err != nil {
+		return nil, err
+	}
+	pod := spec.Template.Spec
+	spread := false
+	for _, t := range pod.TopologySpreadConstraints {
+		if t.TopologyKey == "kubernetes.io/hostname" && subset(t.LabelSelector.MatchLabels, spec.Template.Metadata.Labels) {
+			spread = true
+		}
+	}
+	noClaim := len(s.OfKind("PersistentVolumeClaim")) == 0
+	for _, v := range pod.Volumes {
+		noClaim = noClaim && v.PersistentVolumeClaim == nil
+	}
+	maxUnavailable := ""
+	if ru := spec.Strategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil {
+		maxUnavailable = fmt.Sprint(ru.MaxUnavailable)
+	}
+	_, inCM := cm.Data["DATABASE_URL"]
+	return append([]Rule{
+		{"at least two replicas", spec.Replicas != nil && *spec.Replicas >= 2},
+		{"RollingUpdate with maxUnavailable 0, so a deploy never leaves nobody connected",
+			spec.Strategy.Type == "RollingUpdate" && (maxUnavailable == "0" || maxUnavailable == "0%")},
+		{"spread over nodes", spread},
+		{"a PodDisruptionBudget keeps a replica up", subset(pdb.Selector.MatchLabels, spec.Template.Metadata.Labels) &&
+			((pdb.MinAvailable != nil && fmt.Sprint(pdb.MinAvailable) != "0") || fmt.Sprint(pdb.MaxUnavailable) == "1")},
+		{"no PersistentVolumeClaim: the state is in PostgreSQL", noClaim},
+		{"DATABASE_URL comes from the Secret, not the ConfigMap", slices.Contains(secretKeys, "DATABASE_URL") && !inCM},
+	}, podRules(spec, cm, svc, secretName)...), nil
+}
+
+// deploymentParts decodes the Deployment, ConfigMap and Service of s.
+func deploymentParts(s Set) (deploymentSpec, Object, serviceSpec, error) {
+	var (
+		spec deploymentSpec
+		svc  serviceSpec
+	)
+	d, err := s.Only("Deployment")
+	if err != nil {
+		return spec, Object{}, svc, err
+	}
+	cm, err := s.Only("ConfigMap")
+	if err != nil {
+		return spec, cm, svc, err
+	}
+	svcObj, err := s.Only("Service")
+	if err != nil {
+		return spec, cm, svc, err
+	}
+	if spec, err = decodeSpec[deploymentSpec](d); err != nil {
+		return spec, cm, svc, err
+	}
+	if svc, err = decodeSpec[serviceSpec](svcObj); err != nil {
+		return spec, cm, svc, err
+	}
+	if n := len(spec.Template.Spec.Containers); n != 1 {
+		return spec, cm, svc, fmt.Errorf("%d containers, want 1", n)
+	}
+	return spec, cm, svc, nil
+}
+
+// podRules are the rules every variant's pod keeps: locked down, probed and scraped on
+// LISTEN_ADDR's port, configured from the ConfigMap and the Secret.
+func podRules(spec deploymentSpec, cm Object, svc serviceSpec, secretName string) []Rule {
+	pod := spec.Template.Spec
+	c := pod.Containers[0]
+
+	isTrue := func(b *bool) bool { return b != nil && *b }
+	isFalse := func(b *bool) bool { return b != nil && !*b }
+	scratch := ""
+	for _, v := range pod.Volumes {
 		if v.EmptyDir != nil {
 			scratch = v.Name
 		}
@@ -169,12 +265,7 @@ func DeploymentRules(s Set, secretName string) ([]Rule, error) {
 		}
 	}
 	return []Rule{
-		{"one replica while the store is SQLite", spec.Replicas != nil && *spec.Replicas == 1},
-		{"Recreate, so two pods never share the SQLite file", spec.Strategy.Type == "Recreate"},
 		{"the Deployment selects its own pods", subset(spec.Selector.MatchLabels, spec.Template.Metadata.Labels)},
-		{"the PersistentVolumeClaim is mounted", claimed != "" && mounts[claimed] != ""},
-		{"the claim is ReadWriteOnce, for one pod", slices.Equal(claim.AccessModes, []string{"ReadWriteOnce"})},
-		{"DATA_DIR is where the claim is mounted", claimed != "" && cm.Data["DATA_DIR"] == mounts[claimed]},
 		{"an emptyDir is mounted at /tmp, since the root filesystem is read-only", scratch != "" && mounts[scratch] == "/tmp"},
 		{"liveness asks /healthz on LISTEN_ADDR's port", probeOK(c.LivenessProbe, "/healthz")},
 		{"readiness asks /readyz on LISTEN_ADDR's port", probeOK(c.ReadinessProbe, "/readyz")},
@@ -192,7 +283,7 @@ func DeploymentRules(s Set, secretName string) ([]Rule, error) {
 		{"tokens come from the Secret", secretName != "" && envFrom["Secret"] == secretName},
 		{"the Service selects the pod", subset(svc.Selector, spec.Template.Metadata.Labels)},
 		{"the Service serves port 9090 from the container's metrics port", servesMetrics},
-	}, nil
+	}
 }
 
 // SettingsProblems checks that a ConfigMap sets only variables that revokebot reads and no token,

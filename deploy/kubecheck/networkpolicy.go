@@ -81,7 +81,16 @@ func (r policyRule) toAnywhere() bool {
 // NetworkPolicyRules checks the NetworkPolicy of s against its Deployment: it applies to the
 // bot's pods, lets in only connections to the metrics port, and lets out only DNS to kube-dns
 // and HTTPS (Slack and AccessOwl).
-func NetworkPolicyRules(s Set) ([]Rule, error) {
+func NetworkPolicyRules(s Set) ([]Rule, error) { return networkPolicyRules(s, 0) }
+
+// SharedNetworkPolicyRules checks the NetworkPolicy of the PostgreSQL variant: the same, and it
+// also lets out TCP to databasePort, in a rule of its own.
+func SharedNetworkPolicyRules(s Set, databasePort int) ([]Rule, error) {
+	return networkPolicyRules(s, databasePort)
+}
+
+// networkPolicyRules checks the rules of NetworkPolicyRules, and the database's port unless 0.
+func networkPolicyRules(s Set, databasePort int) ([]Rule, error) {
 	np, err := s.Only("NetworkPolicy")
 	if err != nil {
 		return nil, err
@@ -100,9 +109,11 @@ func NetworkPolicyRules(s Set) ([]Rule, error) {
 	}
 	metrics := []string{"TCP/" + strconv.Itoa(MetricsPort)}
 	onlyMetricsIn := len(spec.Ingress) == 1 && slices.Equal(spec.Ingress[0].ports(), metrics)
-	var dns, https, other int
+	var dns, https, database, other int
 	for _, r := range spec.Egress {
 		switch {
+		case databasePort != 0 && slices.Equal(r.ports(), []string{"TCP/" + strconv.Itoa(databasePort)}):
+			database++
 		case r.toKubeDNS() && slices.Equal(r.ports(), []string{"TCP/53", "UDP/53"}):
 			dns++
 		case r.toAnywhere() && slices.Equal(r.ports(), []string{"TCP/443"}):
@@ -118,6 +129,7 @@ func NetworkPolicyRules(s Set) ([]Rule, error) {
 		{"ingress is allowed only to the metrics port, 9090", onlyMetricsIn},
 		{"egress allows DNS to kube-dns, on UDP and TCP 53", dns == 1},
 		{"egress allows HTTPS (TCP 443) to Slack and AccessOwl, whose addresses are not fixed", https == 1},
+		{"egress allows the database's port when there is one", database == min(1, databasePort)},
 		{"egress allows nothing else", other == 0},
 	}, nil
 }
