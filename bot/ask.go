@@ -106,11 +106,15 @@ func (n *Notifier) askText(r store.Request, e revoke.Event) string {
 	if r.Grantee.Name == "" {
 		what = "the access to " + itemText(e.Item)
 	}
+	by := "in AccessOwl"
+	if e.MarkedBy != "" {
+		by = "by " + Mention(e.MarkedBy)
+	}
 	switch e.Status {
 	case apiclient.RevocationRevoked:
-		return fmt.Sprintf(":white_check_mark: Done: AccessOwl closed the revocation of %s as finished, so nothing is left to do here. (Revocation `%s`.)", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":white_check_mark: Done: the revocation of %s was marked finished %s, so nothing is left to do here. (Revocation `%s`.)", what, by, Escape(e.RevocationID))
 	case apiclient.RevocationRejected:
-		return fmt.Sprintf(":x: Closed: AccessOwl closed the revocation of %s without removing it; the access stays. (Revocation `%s`.)", what, Escape(e.RevocationID))
+		return fmt.Sprintf(":x: Closed %s without removing %s; the access stays. (Revocation `%s`.)", by, what, Escape(e.RevocationID))
 	}
 	return fmt.Sprintf("%s AccessOwl does not remove %s by itself: please remove it in %s, then say so with the first button below — or, if it cannot be removed, the second, with why. (Revocation `%s`.)",
 		n.asked(e.Asked), what, Escape(e.Item.ApplicationTitle), Escape(e.RevocationID))

@@ -31,7 +31,7 @@ func TestAnAskMentionsWhoIsAskedAndCarriesBothButtonsWhileItWaits(t *testing.T) 
 		{"a revoked revocation's ask has no buttons", []string{"U0ADMIN"}, string(apiclient.RevocationRevoked),
 			nil, nil, "Done"},
 		{"a rejected revocation's ask has no buttons", []string{"U0ADMIN"}, string(apiclient.RevocationRejected),
-			nil, nil, "without removing it"},
+			nil, nil, "without removing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -312,8 +312,12 @@ func stateOf(s apiclient.AccessState) (store.Person, store.Item) {
 	if s.ResourceID != nil {
 		it.ResourceID = *s.ResourceID
 	}
-	if res := s.Resource; res != nil && res.Title != nil {
+	// A resource without a title is named by its description (an AWS account's number, say),
+	// which is what AccessOwl's web app shows for it.
+	if res := s.Resource; res != nil && res.Title != nil && *res.Title != "" {
 		it.ResourceTitle = *res.Title
+	} else if res != nil && res.Description != nil {
+		it.ResourceTitle = *res.Description
 	}
 	for _, p := range s.TargetPermissions {
 		it.Permissions = append(it.Permissions, store.Permission{ID: p.ID, Title: p.Title, Elevated: p.Elevated})

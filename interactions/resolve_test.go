@@ -213,3 +213,13 @@ func TestEveryLookupLeavesTheLastOfTheHourToSubmissions(t *testing.T) {
 		t.Errorf("%d of %d calls to AccessOwl were not marked as lookups", n, owl.calls.Load())
 	}
 }
+
+func TestAResourceWithoutATitleIsNamedByItsDescription(t *testing.T) {
+	s := state("as-1", lena.ID)
+	s.ResourceID = ptr("res-1")
+	s.Resource = &apiclient.Resource{ID: "res-1", Description: ptr("Account 333333333333")}
+	_, it := stateOf(s)
+	if it.ResourceTitle != "Account 333333333333" {
+		t.Errorf("the resource is named %q, want its description", it.ResourceTitle)
+	}
+}
