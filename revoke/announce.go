@@ -86,18 +86,10 @@ type replyKey struct {
 // A failed post (Slack down) leaves the claim to recovery too.
 func (s *Service) announce(ctx context.Context, r store.Request, e Event, detail string) (bool, error) {
 	key := replyKey{r.ID.String(), e.Key()}
-	s.replies.mu.Lock()
-	if s.replies.inflight[key] {
-		s.replies.mu.Unlock()
+	if !s.beginReply(key) {
 		return false, errInFlight
 	}
-	s.replies.inflight[key] = true
-	s.replies.mu.Unlock()
-	defer func() {
-		s.replies.mu.Lock()
-		delete(s.replies.inflight, key)
-		s.replies.mu.Unlock()
-	}()
+	defer s.endReply(key)
 
 	var mine *waitingStatus
 	if e.Kind == StatusChanged {
@@ -219,6 +211,25 @@ func (s *Service) auditStatus(ctx context.Context, r store.Request, e Event, det
 		d += ": " + detail
 	}
 	s.Audit(ctx, store.AuditRecord{RequestID: r.ID, Actor: store.BotActor, Action: store.ActionStatus, Outcome: store.Outcome(e.Status), Detail: d})
+}
+
+// beginReply marks a reply as being claimed and posted by this process, so that recovery
+// leaves it alone meanwhile; false when it already is.
+func (s *Service) beginReply(key replyKey) bool {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	if s.replies.inflight[key] {
+		return false
+	}
+	s.replies.inflight[key] = true
+	return true
+}
+
+// endReply ends what beginReply began.
+func (s *Service) endReply(key replyKey) {
+	s.replies.mu.Lock()
+	defer s.replies.mu.Unlock()
+	delete(s.replies.inflight, key)
 }
 
 // recoverUnposted settles the replies claimed but not recorded as posted: a reply found in the

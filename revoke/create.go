@@ -65,6 +65,13 @@ func (s *Service) RepostRequests(ctx context.Context) error {
 // postRequest claims the posting of r's approval message and, if this call won the claim,
 // posts it.
 func (s *Service) postRequest(ctx context.Context, r store.Request) (store.Request, bool, error) {
+	// In flight from before the claim until the post is recorded: recovery, which may run on
+	// this replica meanwhile, must not take this process's own claim for one a crash left.
+	key := replyKey{r.ID.String(), Event{Kind: RequestPosted}.Key()}
+	if !s.beginReply(key) {
+		return r, false, nil // being posted by this process right now
+	}
+	defer s.endReply(key)
 	now := s.now()
 	claimed, err := s.store.ClaimPost(ctx, store.Post{RequestID: r.ID, Key: Event{Kind: RequestPosted}.Key(), ClaimedAt: now, Claimer: s.id})
 	if err != nil || !claimed {

@@ -3,6 +3,7 @@ package revoke
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -259,4 +260,43 @@ func TestAnApprovalMessageThatFailedIsPostedLater(t *testing.T) {
 			t.Errorf("%d posts, stored ts %q; want the failed one and one that got through, recorded", notes.posts, stored.MessageTS)
 		}
 	})
+}
+
+// Recovery that runs while this process's own approval message waits for Slack must not take
+// the claim for one a crash left, and post the message a second time.
+func TestRecoveryLeavesAnApprovalMessageOnItsWayAlone(t *testing.T) {
+	r := newRig(t, newMemStore())
+	s := r.service()
+	started, gate := make(chan struct{}, 2), make(chan struct{})
+	r.notes.mu.Lock()
+	r.notes.postStarted, r.notes.postGate = started, gate
+	r.notes.mu.Unlock()
+	req := r.request(owltest.SeedAutomaticApp)
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, _, err := s.Create(t.Context(), req); err != nil {
+			t.Error(err)
+		}
+	})
+	<-started
+	wg.Go(func() { s.recoverUnposted(t.Context()) })
+	select {
+	case <-started: // recovery is posting it too; let both through to count them
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(gate)
+	wg.Wait()
+
+	posted := 0
+	r.notes.mu.Lock()
+	for _, m := range r.notes.messages {
+		if m.ID == req.ID {
+			posted++
+		}
+	}
+	r.notes.mu.Unlock()
+	if posted != 1 {
+		t.Errorf("the approval message was posted %d times, want once", posted)
+	}
 }

@@ -271,6 +271,10 @@ type notifier struct {
 	listPages int
 	// rewrites are the updates of replies kept up to date, by the reply's ts.
 	rewrites map[string][]store.Request
+	// postStarted and postGate, when set, make PostRequest say it started and then wait for
+	// the gate, as a post waiting for Slack's pacing does.
+	postStarted chan struct{}
+	postGate    chan struct{}
 }
 
 // reply is a thread reply as the notifier was asked to post it.
@@ -297,6 +301,13 @@ func (n *notifier) post(r store.Request) string {
 }
 
 func (n *notifier) PostRequest(_ context.Context, r store.Request) (string, error) {
+	n.mu.Lock()
+	started, gate := n.postStarted, n.postGate
+	n.mu.Unlock()
+	if gate != nil {
+		started <- struct{}{}
+		<-gate
+	}
 	return n.post(r), nil
 }
 
