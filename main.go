@@ -109,6 +109,19 @@ func checkConfig(stdout, stderr io.Writer) int {
 	return 0
 }
 
+// storeCommand prepares a subcommand that reads the store under DATA_DIR, which it may do while
+// the bot runs: DATA_DIR from the environment, and a context that SIGTERM or Ctrl-C ends. It
+// reports a configuration error itself and returns false.
+func storeCommand(stderr io.Writer) (ctx context.Context, dataDir string, stop context.CancelFunc, ok bool) {
+	dataDir, err := app.LoadDataDir()
+	if err != nil {
+		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+		return nil, "", nil, false
+	}
+	ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	return ctx, dataDir, stop, true
+}
+
 // backupStore runs revokebot backup FILE: 0 when the copy is written, 1 when it fails, 2 on a
 // usage or configuration error.
 func backupStore(args []string, stdout, stderr io.Writer) int {
@@ -116,12 +129,10 @@ func backupStore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: revokebot backup FILE   (FILE must not exist; - writes to stdout)")
 		return 2
 	}
-	dataDir, err := app.LoadDataDir()
-	if err != nil {
-		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+	ctx, dataDir, stop, ok := storeCommand(stderr)
+	if !ok {
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := app.Backup(ctx, dataDir, args[0], stdout); err != nil {
 		fmt.Fprintf(stderr, "revokebot backup: %v\n", err)
@@ -175,12 +186,10 @@ func exportAudit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "revokebot audit-export: --since must come before --until")
 		return 2
 	}
-	dataDir, err := app.LoadDataDir()
-	if err != nil {
-		fmt.Fprintf(stderr, "revokebot: configuration: %v\n", err)
+	ctx, dataDir, stop, ok := storeCommand(stderr)
+	if !ok {
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	n, err := app.ExportAudit(ctx, dataDir, since.Time, until.Time, stdout)
 	if err != nil {
