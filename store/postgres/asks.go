@@ -2,20 +2,19 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // SaveAsk records a unless its revocation has an ask, and returns the ask as stored: the first
 // saved wins, so replicas resolving the admins at the same moment agree on who was asked.
 func (s *Store) SaveAsk(ctx context.Context, a store.Ask) (store.Ask, error) {
-	asked, err := json.Marshal(nonNil(a.Asked))
+	asked, err := sqlrows.Asked(a.Asked)
 	if err != nil {
 		return store.Ask{}, fmt.Errorf("save ask of revocation %s: %w", a.RevocationID, err)
 	}
@@ -28,12 +27,12 @@ func (s *Store) SaveAsk(ctx context.Context, a store.Ask) (store.Ask, error) {
 		if !exists {
 			return store.ErrNotFound
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO asks (`+askColumns+`) VALUES ($1, $2, $3, $4, $5)
+		if _, err := tx.Exec(ctx, `INSERT INTO asks (`+sqlrows.AskColumns+`) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (revocation_id) DO NOTHING`,
-			a.RevocationID, a.RequestID.String(), a.AccessStateID, string(asked), micros(a.AskedAt)); err != nil {
+			a.RevocationID, a.RequestID.String(), a.AccessStateID, asked, sqlrows.Micros(a.AskedAt)); err != nil {
 			return err
 		}
-		stored, err = scanAsk(tx.QueryRow(ctx, `SELECT `+askColumns+` FROM asks WHERE revocation_id = $1`, a.RevocationID))
+		stored, err = sqlrows.Ask(tx.QueryRow(ctx, `SELECT `+sqlrows.AskColumns+` FROM asks WHERE revocation_id = $1`, a.RevocationID))
 		return err
 	})
 	if err != nil {
@@ -44,7 +43,7 @@ func (s *Store) SaveAsk(ctx context.Context, a store.Ask) (store.Ask, error) {
 
 // Ask returns the ask of a revocation, or store.ErrNotFound.
 func (s *Store) Ask(ctx context.Context, revocationID string) (store.Ask, error) {
-	a, err := scanAsk(s.pool.QueryRow(ctx, `SELECT `+askColumns+` FROM asks WHERE revocation_id = $1`, revocationID))
+	a, err := sqlrows.Ask(s.pool.QueryRow(ctx, `SELECT `+sqlrows.AskColumns+` FROM asks WHERE revocation_id = $1`, revocationID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -64,7 +63,7 @@ func (s *Store) Unasked(ctx context.Context) ([]store.Tracked, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list unasked revocations: %w", err)
 	}
-	return collect(rows, scanTracked)
+	return collect(rows, sqlrows.Tracked)
 }
 
 // WaitingAsks returns the asks whose revocation is not final, oldest first.
@@ -75,7 +74,7 @@ func (s *Store) WaitingAsks(ctx context.Context) ([]store.Ask, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list waiting asks: %w", err)
 	}
-	return collect(rows, scanAsk)
+	return collect(rows, sqlrows.Ask)
 }
 
 // PendingPosted returns the pending requests with an approval message, oldest first.
@@ -85,34 +84,4 @@ func (s *Store) PendingPosted(ctx context.Context) ([]store.Request, error) {
 		return nil, fmt.Errorf("list pending requests: %w", err)
 	}
 	return requests, nil
-}
-
-const askColumns = `revocation_id, request_id, access_state_id, asked, asked_at`
-
-func scanAsk(row pgx.Row) (store.Ask, error) {
-	var (
-		a                store.Ask
-		requestID, asked string
-		askedAt          int64
-	)
-	if err := row.Scan(&a.RevocationID, &requestID, &a.AccessStateID, &asked, &askedAt); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal([]byte(asked), &a.Asked); err != nil {
-		return a, fmt.Errorf("asked of revocation %s: %w", a.RevocationID, err)
-	}
-	if len(a.Asked) == 0 {
-		a.Asked = nil
-	}
-	a.AskedAt = fromMicros(askedAt)
-	var err error
-	a.RequestID, err = uuid.Parse(requestID)
-	return a, err
-}
-
-func nonNil(ids []string) []string {
-	if ids == nil {
-		return []string{}
-	}
-	return ids
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/apiclient"
+	"revokebot/store/internal/sqlrows"
 )
 
 // budgetLock is the advisory lock that serialises the replicas' use of the budget: each call
@@ -51,9 +52,9 @@ func (b *Budget) Take(ctx context.Context, class apiclient.Class) (apiclient.Slo
 		}
 		st := mb.State()
 		batch := &pgx.Batch{}
-		batch.Queue(`INSERT INTO budget_sent (seq, at, class) VALUES ($1, $2, $3)`, int64(slot.Seq), micros(now), int(class))
+		batch.Queue(`INSERT INTO budget_sent (seq, at, class) VALUES ($1, $2, $3)`, int64(slot.Seq), sqlrows.Micros(now), int(class))
 		batch.Queue(`UPDATE budget_state SET taken = $1, last_background = $2 WHERE id = 1`,
-			int64(st.Taken), micros(st.LastBackground))
+			int64(st.Taken), sqlrows.Micros(st.LastBackground))
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
@@ -87,7 +88,7 @@ func (b *Budget) Available(ctx context.Context) (int, error) {
 // is believed for at most an hour), and the row's lock orders it with Take's write.
 func (b *Budget) Heed(ctx context.Context, l apiclient.ServerLimit) error {
 	now := b.now()
-	pause := micros(l.PauseUntil)
+	pause := sqlrows.Micros(l.PauseUntil)
 	report := l.ResetAt.After(now) && l.Remaining >= 0
 	if pause == 0 && !report {
 		return nil // nothing that would change the budget
@@ -98,7 +99,7 @@ func (b *Budget) Heed(ctx context.Context, l apiclient.ServerLimit) error {
 		server_remaining = CASE WHEN $2 AND (server_reset_at <= $3 OR $4 >= server_after) THEN $5 ELSE server_remaining END,
 		server_reset_at = CASE WHEN $2 AND (server_reset_at <= $3 OR $4 >= server_after) THEN $6 ELSE server_reset_at END
 		WHERE id = 1`,
-		pause, report, micros(now), int64(l.After), l.Remaining, micros(minTime(l.ResetAt, now.Add(time.Hour))))
+		pause, report, sqlrows.Micros(now), int64(l.After), l.Remaining, sqlrows.Micros(minTime(l.ResetAt, now.Add(time.Hour))))
 	if err != nil {
 		return fmt.Errorf("record AccessOwl's limit in the shared budget: %w", err)
 	}
@@ -128,7 +129,7 @@ func (b *Budget) inLockedTx(ctx context.Context, fn func(pgx.Tx, *apiclient.Memo
 // load reads the budget's state into a MemoryBudget frozen at now, in one round trip; with lock
 // it first takes budgetLock for the transaction and forgets what left the hour.
 func (b *Budget) load(ctx context.Context, q db, now time.Time, lock bool) (*apiclient.MemoryBudget, error) {
-	hourAgo := micros(now.Add(-time.Hour))
+	hourAgo := sqlrows.Micros(now.Add(-time.Hour))
 	batch := &pgx.Batch{}
 	if lock {
 		batch.Queue(`SELECT pg_advisory_xact_lock($1)`, budgetLock)
@@ -156,15 +157,15 @@ func (b *Budget) load(ctx context.Context, q db, now time.Time, lock bool) (*api
 		return nil, err
 	}
 	st.Taken, st.Server.After = uint64(taken), uint64(after)
-	st.LastBackground, st.PausedUntil, st.Server.ResetAt = fromMicros(lastBackground), fromMicros(pausedUntil), fromMicros(resetAt)
+	st.LastBackground, st.PausedUntil, st.Server.ResetAt = sqlrows.FromMicros(lastBackground), sqlrows.FromMicros(pausedUntil), sqlrows.FromMicros(resetAt)
 	rows, err := res.Query()
 	if err != nil {
 		return nil, err
 	}
-	st.Sent, err = collect(rows, func(row pgx.Row) (time.Time, error) {
+	st.Sent, err = collect(rows, func(row sqlrows.Scanner) (time.Time, error) {
 		var at int64
 		err := row.Scan(&at)
-		return fromMicros(at), err
+		return sqlrows.FromMicros(at), err
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"revokebot/store/internal/sqlrows"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -38,8 +39,8 @@ var tableCopies = []tableCopy{
 			ON CONFLICT (request_id, access_state_id) DO NOTHING`},
 	{table: "posts", columns: postColumns,
 		insert: `INSERT INTO posts (` + postColumns + `) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, key) DO NOTHING`},
-	{table: "asks", columns: askColumns,
-		insert: `INSERT INTO asks (` + askColumns + `) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (revocation_id) DO NOTHING`},
+	{table: "asks", columns: sqlrows.AskColumns,
+		insert: `INSERT INTO asks (` + sqlrows.AskColumns + `) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (revocation_id) DO NOTHING`},
 	// Audit records have no key of their own: a record is skipped when an identical one is there,
 	// so running the copy again adds nothing. They are read in their order, which the database
 	// numbers anew.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,16 +10,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // MarkSubmitting records the first submission attempt of an item.
 func (s *Store) MarkSubmitting(ctx context.Context, id uuid.UUID, accessStateID string, at time.Time) (store.Item, error) {
 	// One statement: the UPDATE keeps the earliest time, and the item is read as it stands after.
 	var requestID string
-	item, err := scanItem(s.pool.QueryRow(ctx, `UPDATE items SET submitted_at = CASE
+	item, err := sqlrows.Item(s.pool.QueryRow(ctx, `UPDATE items SET submitted_at = CASE
 			WHEN submitted_at = 0 THEN $1 ELSE submitted_at END
 		WHERE request_id = $2 AND access_state_id = $3 RETURNING `+itemColumns,
-		micros(at), id.String(), accessStateID), &requestID)
+		sqlrows.Micros(at), id.String(), accessStateID), &requestID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -58,7 +58,7 @@ func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, 
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE items SET revocation_id = $1, next_check = $2, last_error = ''
-			WHERE request_id = $3 AND access_state_id = $4`, revocationID, micros(nextCheck), id.String(), accessStateID)
+			WHERE request_id = $3 AND access_state_id = $4`, revocationID, sqlrows.Micros(nextCheck), id.String(), accessStateID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("another item took it meanwhile: %w", store.ErrConflict)
 		}
@@ -101,7 +101,7 @@ func (s *Store) Tracking(ctx context.Context) ([]store.Tracked, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tracked revocations: %w", err)
 	}
-	out, err := collect(rows, scanTracked)
+	out, err := collect(rows, sqlrows.Tracked)
 	if err != nil {
 		return nil, fmt.Errorf("list tracked revocations: %w", err)
 	}
@@ -110,7 +110,7 @@ func (s *Store) Tracking(ctx context.Context) ([]store.Tracked, error) {
 
 // TrackedRevocation returns one tracked revocation.
 func (s *Store) TrackedRevocation(ctx context.Context, revocationID string) (store.Tracked, error) {
-	t, err := scanTracked(s.pool.QueryRow(ctx, `SELECT `+trackedColumns+` FROM items
+	t, err := sqlrows.Tracked(s.pool.QueryRow(ctx, `SELECT `+trackedColumns+` FROM items
 		WHERE revocation_id = $1 AND revocation_id != ''`, revocationID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("tracked revocation %q: %w", revocationID, store.ErrNotFound)
@@ -123,58 +123,5 @@ func (s *Store) UpdateTracked(ctx context.Context, t store.Tracked) error {
 	return updateOne(ctx, s.pool, "update tracked revocation "+t.RevocationID,
 		`UPDATE items SET status = $1, next_check = $2, unchanged = $3, updated_at = $4
 		WHERE revocation_id = $5 AND revocation_id != ''`,
-		string(t.Status), micros(t.NextCheck), t.Unchanged, micros(t.UpdatedAt), t.RevocationID)
-}
-
-// scanItem reads the columns of itemColumns, the request's ID into requestID.
-func scanItem(row pgx.Row, requestID *string) (store.Item, error) {
-	var (
-		it          store.Item
-		perms, st   string
-		submittedAt int64
-	)
-	err := row.Scan(requestID, &it.AccessStateID, &it.ApplicationID, &it.ApplicationTitle, &it.ProvisioningType,
-		&it.ResourceID, &it.ResourceTitle, &perms, &submittedAt, &it.RevocationID, &it.Refusal, &it.LastError, &st)
-	if err != nil {
-		return it, err
-	}
-	var stored []permission
-	if err := json.Unmarshal([]byte(perms), &stored); err != nil {
-		return it, fmt.Errorf("permissions of item %s: %w", it.AccessStateID, err)
-	}
-	for _, p := range stored {
-		it.Permissions = append(it.Permissions, store.Permission(p))
-	}
-	it.SubmittedAt, it.Status = fromMicros(submittedAt), store.Status(st)
-	return it, nil
-}
-
-func scanTracked(row pgx.Row) (store.Tracked, error) {
-	var (
-		t                    store.Tracked
-		requestID, status    string
-		nextCheck, updatedAt int64
-	)
-	err := row.Scan(&t.RevocationID, &requestID, &t.AccessStateID, &status, &nextCheck, &t.Unchanged, &updatedAt)
-	if err != nil {
-		return t, err
-	}
-	t.Status, t.NextCheck, t.UpdatedAt = store.Status(status), fromMicros(nextCheck), fromMicros(updatedAt)
-	t.RequestID, err = uuid.Parse(requestID)
-	return t, err
-}
-
-// permission is a permission as the items table keeps it, in JSON, as the SQLite store does.
-type permission struct {
-	ID       string `json:"id,omitempty"`
-	Title    string `json:"title"`
-	Elevated bool   `json:"elevated,omitempty"`
-}
-
-func permissionsOf(ps []store.Permission) []permission {
-	out := make([]permission, len(ps))
-	for i, p := range ps {
-		out[i] = permission(p)
-	}
-	return out
+		string(t.Status), sqlrows.Micros(t.NextCheck), t.Unchanged, sqlrows.Micros(t.UpdatedAt), t.RevocationID)
 }

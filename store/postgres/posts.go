@@ -10,13 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // ClaimPost reserves a reply once per request and key: of two replicas inserting the same
 // claim, the primary key lets one in and the other does nothing.
 func (s *Store) ClaimPost(ctx context.Context, p store.Post) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO posts (request_id, key, claimed_at, claimer)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, micros(p.ClaimedAt), p.Claimer)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, sqlrows.Micros(p.ClaimedAt), p.Claimer)
 	if err != nil {
 		return false, fmt.Errorf("claim reply %s of request %s: %w", p.Key, p.RequestID, err)
 	}
@@ -35,7 +36,7 @@ func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list unposted replies: %w", err)
 	}
-	out, err := collect(rows, scanPost)
+	out, err := collect(rows, sqlrows.Post)
 	if err != nil {
 		return nil, fmt.Errorf("list unposted replies: %w", err)
 	}
@@ -44,7 +45,7 @@ func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
 
 // Post returns the claim of a request's reply by its key.
 func (s *Store) Post(ctx context.Context, requestID uuid.UUID, key string) (store.Post, error) {
-	p, err := scanPost(s.pool.QueryRow(ctx, `SELECT `+postColumns+` FROM posts WHERE request_id = $1 AND key = $2`, requestID.String(), key))
+	p, err := sqlrows.Post(s.pool.QueryRow(ctx, `SELECT `+postColumns+` FROM posts WHERE request_id = $1 AND key = $2`, requestID.String(), key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -56,25 +57,10 @@ func (s *Store) Post(ctx context.Context, requestID uuid.UUID, key string) (stor
 
 const postColumns = `request_id, key, claimed_at, claimer, posted_ts`
 
-func scanPost(row pgx.Row) (store.Post, error) {
-	var (
-		p         store.Post
-		requestID string
-		claimedAt int64
-	)
-	if err := row.Scan(&requestID, &p.Key, &claimedAt, &p.Claimer, &p.PostedTS); err != nil {
-		return p, err
-	}
-	p.ClaimedAt = fromMicros(claimedAt)
-	var err error
-	p.RequestID, err = uuid.Parse(requestID)
-	return p, err
-}
-
 // Audit appends a record to the audit trail.
 func (s *Store) Audit(ctx context.Context, a store.AuditRecord) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO audit (at, request_id, actor, action, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5, $6)`, micros(a.At), a.RequestID.String(), a.Actor, string(a.Action), string(a.Outcome), a.Detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, sqlrows.Micros(a.At), a.RequestID.String(), a.Actor, string(a.Action), string(a.Outcome), a.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s of request %s: %w", a.Action, a.RequestID, err)
 	}
@@ -88,7 +74,7 @@ func (s *Store) AuditTrail(ctx context.Context, requestID uuid.UUID) ([]store.Au
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail of request %s: %w", requestID, err)
 	}
-	out, err := collect(rows, scanAudit)
+	out, err := collect(rows, sqlrows.Audit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail of request %s: %w", requestID, err)
 	}
@@ -100,16 +86,16 @@ func (s *Store) AuditTrail(ctx context.Context, requestID uuid.UUID) ([]store.Au
 func (s *Store) AuditSince(ctx context.Context, since, until time.Time, fn func(store.AuditRecord) error) error {
 	end := int64(1<<63 - 1)
 	if !until.IsZero() {
-		end = micros(until)
+		end = sqlrows.Micros(until)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT at, request_id, actor, action, outcome, detail
-		FROM audit WHERE at >= $1 AND at < $2 ORDER BY at, seq`, micros(since), end)
+		FROM audit WHERE at >= $1 AND at < $2 ORDER BY at, seq`, sqlrows.Micros(since), end)
 	if err != nil {
 		return fmt.Errorf("read the audit trail: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		a, err := scanAudit(rows)
+		a, err := sqlrows.Audit(rows)
 		if err != nil {
 			return fmt.Errorf("read the audit trail: %w", err)
 		}
@@ -121,19 +107,4 @@ func (s *Store) AuditSince(ctx context.Context, since, until time.Time, fn func(
 		return fmt.Errorf("read the audit trail: %w", err)
 	}
 	return nil
-}
-
-func scanAudit(row pgx.Row) (store.AuditRecord, error) {
-	var (
-		a                   store.AuditRecord
-		id, action, outcome string
-		at                  int64
-	)
-	if err := row.Scan(&at, &id, &a.Actor, &action, &outcome, &a.Detail); err != nil {
-		return a, err
-	}
-	a.At, a.Action, a.Outcome = fromMicros(at), store.Action(action), store.Outcome(outcome)
-	var err error
-	a.RequestID, err = uuid.Parse(id)
-	return a, err
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 const requestColumns = `id, requester_id, grantee_accessowl_id, grantee_slack_id, grantee_name,
@@ -44,20 +44,20 @@ func insertRequest(ctx context.Context, tx pgx.Tx, r store.Request) (bool, error
 	tag, err := tx.Exec(ctx, `INSERT INTO requests (`+requestColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
 		r.ID.String(), r.RequesterID, r.Grantee.AccessOwlID, r.Grantee.SlackID, r.Grantee.Name,
-		r.Grantee.Email, r.Reason, r.All, r.Channel, r.MessageTS, micros(r.CreatedAt), string(r.State),
-		r.DecidedBy, micros(r.DecidedAt))
+		r.Grantee.Email, r.Reason, r.All, r.Channel, r.MessageTS, sqlrows.Micros(r.CreatedAt), string(r.State),
+		r.DecidedBy, sqlrows.Micros(r.DecidedAt))
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}
 	for i, it := range r.Items {
-		perms, err := json.Marshal(permissionsOf(it.Permissions))
+		perms, err := sqlrows.Permissions(it.Permissions)
 		if err != nil {
 			return false, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO items (position, `+itemColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			i, r.ID.String(), it.AccessStateID, it.ApplicationID, it.ApplicationTitle, it.ProvisioningType,
-			it.ResourceID, it.ResourceTitle, string(perms), micros(it.SubmittedAt), it.RevocationID,
+			it.ResourceID, it.ResourceTitle, perms, sqlrows.Micros(it.SubmittedAt), it.RevocationID,
 			it.Refusal, it.LastError, string(it.Status))
 		if err != nil {
 			return false, fmt.Errorf("item %s: %w", it.AccessStateID, err)
@@ -88,7 +88,7 @@ func (s *Store) RequestByRevocation(ctx context.Context, revocationID string) (s
 }
 
 func requestByID(ctx context.Context, q db, id string) (store.Request, error) {
-	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = $1`, id))
+	r, err := sqlrows.Request(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Request{}, fmt.Errorf("request %s: %w", id, store.ErrNotFound)
 	}
@@ -107,7 +107,7 @@ func requestsWhere(ctx context.Context, q db, query string, args ...any) ([]stor
 	if err != nil {
 		return nil, err
 	}
-	requests, err := collect(rows, scanRequest)
+	requests, err := collect(rows, sqlrows.Request)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func withItems(ctx context.Context, q db, requests []*store.Request) error {
 	defer rows.Close()
 	for rows.Next() {
 		var requestID string
-		it, err := scanItem(rows, &requestID)
+		it, err := sqlrows.Item(rows, &requestID)
 		if err != nil {
 			return fmt.Errorf("items of request %s: %w", requestID, err)
 		}
@@ -167,7 +167,7 @@ func (s *Store) Decide(ctx context.Context, id uuid.UUID, d store.Decision) (sto
 	)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE requests SET state = $1, decided_by = $2, decided_at = $3
-			WHERE id = $4 AND state = 'pending'`, string(d.State), d.By, micros(d.At), id.String())
+			WHERE id = $4 AND state = 'pending'`, string(d.State), d.By, sqlrows.Micros(d.At), id.String())
 		if err != nil {
 			return err
 		}
@@ -198,11 +198,11 @@ func (s *Store) ExpirePending(ctx context.Context, cutoff time.Time) ([]store.Re
 	var expired []store.Request
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE requests SET state = 'expired'
-			WHERE state = 'pending' AND created_at < $1 RETURNING id`, micros(cutoff))
+			WHERE state = 'pending' AND created_at < $1 RETURNING id`, sqlrows.Micros(cutoff))
 		if err != nil {
 			return err
 		}
-		ids, err := collect(rows, func(row pgx.Row) (id string, err error) { return id, row.Scan(&id) })
+		ids, err := collect(rows, func(row sqlrows.Scanner) (id string, err error) { return id, row.Scan(&id) })
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -216,23 +216,4 @@ func (s *Store) ExpirePending(ctx context.Context, cutoff time.Time) ([]store.Re
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID.String(), b.ID.String()))
 	})
 	return expired, nil
-}
-
-func scanRequest(row pgx.Row) (store.Request, error) {
-	var (
-		r                    store.Request
-		id, state            string
-		createdAt, decidedAt int64
-	)
-	err := row.Scan(&id, &r.RequesterID, &r.Grantee.AccessOwlID, &r.Grantee.SlackID, &r.Grantee.Name,
-		&r.Grantee.Email, &r.Reason, &r.All, &r.Channel, &r.MessageTS, &createdAt, &state, &r.DecidedBy, &decidedAt)
-	if err != nil {
-		return r, err
-	}
-	if r.ID, err = uuid.Parse(id); err != nil {
-		return r, fmt.Errorf("request ID %q: %w", id, err)
-	}
-	r.State = store.State(state)
-	r.CreatedAt, r.DecidedAt = fromMicros(createdAt), fromMicros(decidedAt)
-	return r, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // finishedBefore selects the IDs of finished requests last active before the cutoff ($1), oldest
@@ -26,11 +27,11 @@ const finishedBefore = `SELECT id FROM requests r
 func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, finishedBefore, micros(cutoff), limit)
+		rows, err := tx.Query(ctx, finishedBefore, sqlrows.Micros(cutoff), limit)
 		if err != nil {
 			return err
 		}
-		ids, err := collect(rows, func(row pgx.Row) (id string, err error) { return id, row.Scan(&id) })
+		ids, err := collect(rows, func(row sqlrows.Scanner) (id string, err error) { return id, row.Scan(&id) })
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -53,7 +54,7 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limi
 // DeleteAuditBefore deletes up to limit audit records made before cutoff, oldest first.
 func (s *Store) DeleteAuditBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM audit WHERE seq IN (
-		SELECT seq FROM audit WHERE at < $1 ORDER BY at, seq LIMIT $2)`, micros(cutoff), limit)
+		SELECT seq FROM audit WHERE at < $1 ORDER BY at, seq LIMIT $2)`, sqlrows.Micros(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete audit records before %s: %w", cutoff.Format(time.RFC3339), err)
 	}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // MarkSubmitting records the first submission attempt of an item.
@@ -18,7 +18,7 @@ func (s *Store) MarkSubmitting(ctx context.Context, id uuid.UUID, accessStateID 
 	var item store.Item
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE items SET submitted_at = ?
-			WHERE request_id = ? AND access_state_id = ? AND submitted_at = 0`, micros(at), id.String(), accessStateID); err != nil {
+			WHERE request_id = ? AND access_state_id = ? AND submitted_at = 0`, sqlrows.Micros(at), id.String(), accessStateID); err != nil {
 			return err
 		}
 		var err error
@@ -62,7 +62,7 @@ func (s *Store) SetRevocation(ctx context.Context, id uuid.UUID, accessStateID, 
 			return fmt.Errorf("%s: the item has revocation %s: %w", what, current, store.ErrConflict)
 		}
 		return updateOne(ctx, tx, what, `UPDATE items SET revocation_id = ?, next_check = ?, last_error = ''
-			WHERE request_id = ? AND access_state_id = ?`, revocationID, micros(nextCheck), id.String(), accessStateID)
+			WHERE request_id = ? AND access_state_id = ?`, revocationID, sqlrows.Micros(nextCheck), id.String(), accessStateID)
 	})
 }
 
@@ -97,12 +97,12 @@ func (s *Store) Tracking(ctx context.Context) ([]store.Tracked, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tracked revocations: %w", err)
 	}
-	return collect(rows, scanTracked)
+	return collect(rows, sqlrows.Tracked)
 }
 
 // TrackedRevocation returns one tracked revocation.
 func (s *Store) TrackedRevocation(ctx context.Context, revocationID string) (store.Tracked, error) {
-	t, err := scanTracked(s.db.QueryRowContext(ctx, `SELECT `+trackedColumns+` FROM items
+	t, err := sqlrows.Tracked(s.db.QueryRowContext(ctx, `SELECT `+trackedColumns+` FROM items
 		WHERE revocation_id = ? AND revocation_id != ''`, revocationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("tracked revocation %q: %w", revocationID, store.ErrNotFound)
@@ -115,57 +115,11 @@ func (s *Store) UpdateTracked(ctx context.Context, t store.Tracked) error {
 	return updateOne(ctx, s.db, "update tracked revocation "+t.RevocationID,
 		`UPDATE items SET status = ?, next_check = ?, unchanged = ?, updated_at = ?
 		WHERE revocation_id = ? AND revocation_id != ''`,
-		string(t.Status), micros(t.NextCheck), t.Unchanged, micros(t.UpdatedAt), t.RevocationID)
+		string(t.Status), sqlrows.Micros(t.NextCheck), t.Unchanged, sqlrows.Micros(t.UpdatedAt), t.RevocationID)
 }
 
+// scanItem reads an item, leaving out its request's ID, which the caller knows.
 func scanItem(row scanner) (store.Item, error) {
-	var (
-		it                   store.Item
-		requestID, perms, st string
-		submittedAt          int64
-	)
-	err := row.Scan(&requestID, &it.AccessStateID, &it.ApplicationID, &it.ApplicationTitle, &it.ProvisioningType,
-		&it.ResourceID, &it.ResourceTitle, &perms, &submittedAt, &it.RevocationID, &it.Refusal, &it.LastError, &st)
-	if err != nil {
-		return it, err
-	}
-	var stored []permission
-	if err := json.Unmarshal([]byte(perms), &stored); err != nil {
-		return it, fmt.Errorf("permissions of item %s: %w", it.AccessStateID, err)
-	}
-	for _, p := range stored {
-		it.Permissions = append(it.Permissions, store.Permission(p))
-	}
-	it.SubmittedAt, it.Status = fromMicros(submittedAt), store.Status(st)
-	return it, nil
-}
-
-func scanTracked(row scanner) (store.Tracked, error) {
-	var (
-		t                    store.Tracked
-		requestID, status    string
-		nextCheck, updatedAt int64
-	)
-	err := row.Scan(&t.RevocationID, &requestID, &t.AccessStateID, &status, &nextCheck, &t.Unchanged, &updatedAt)
-	if err != nil {
-		return t, err
-	}
-	t.Status, t.NextCheck, t.UpdatedAt = store.Status(status), fromMicros(nextCheck), fromMicros(updatedAt)
-	t.RequestID, err = uuid.Parse(requestID)
-	return t, err
-}
-
-// permission is a permission as the items table keeps it, in JSON.
-type permission struct {
-	ID       string `json:"id,omitempty"`
-	Title    string `json:"title"`
-	Elevated bool   `json:"elevated,omitempty"`
-}
-
-func permissionsOf(ps []store.Permission) []permission {
-	out := make([]permission, len(ps))
-	for i, p := range ps {
-		out[i] = permission(p)
-	}
-	return out
+	var requestID string
+	return sqlrows.Item(row, &requestID)
 }

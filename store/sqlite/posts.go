@@ -9,12 +9,13 @@ import (
 	"github.com/google/uuid"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // ClaimPost reserves a reply once per request and key.
 func (s *Store) ClaimPost(ctx context.Context, p store.Post) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO posts (request_id, key, claimed_at, claimer)
-		VALUES (?, ?, ?, ?) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, micros(p.ClaimedAt), p.Claimer)
+		VALUES (?, ?, ?, ?) ON CONFLICT (request_id, key) DO NOTHING`, p.RequestID.String(), p.Key, sqlrows.Micros(p.ClaimedAt), p.Claimer)
 	if err != nil {
 		return false, fmt.Errorf("claim reply %s of request %s: %w", p.Key, p.RequestID, err)
 	}
@@ -34,12 +35,12 @@ func (s *Store) UnpostedPosts(ctx context.Context) ([]store.Post, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list unposted replies: %w", err)
 	}
-	return collect(rows, scanPost)
+	return collect(rows, sqlrows.Post)
 }
 
 // Post returns the claim of a request's reply by its key.
 func (s *Store) Post(ctx context.Context, requestID uuid.UUID, key string) (store.Post, error) {
-	p, err := scanPost(s.db.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE request_id = ? AND key = ?`, requestID.String(), key))
+	p, err := sqlrows.Post(s.db.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts WHERE request_id = ? AND key = ?`, requestID.String(), key))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -51,25 +52,10 @@ func (s *Store) Post(ctx context.Context, requestID uuid.UUID, key string) (stor
 
 const postColumns = `request_id, key, claimed_at, claimer, posted_ts`
 
-func scanPost(row scanner) (store.Post, error) {
-	var (
-		p         store.Post
-		requestID string
-		claimedAt int64
-	)
-	if err := row.Scan(&requestID, &p.Key, &claimedAt, &p.Claimer, &p.PostedTS); err != nil {
-		return p, err
-	}
-	p.ClaimedAt = fromMicros(claimedAt)
-	var err error
-	p.RequestID, err = uuid.Parse(requestID)
-	return p, err
-}
-
 // Audit appends a record to the audit trail.
 func (s *Store) Audit(ctx context.Context, a store.AuditRecord) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, request_id, actor, action, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?)`, micros(a.At), a.RequestID.String(), a.Actor, string(a.Action), string(a.Outcome), a.Detail)
+		VALUES (?, ?, ?, ?, ?, ?)`, sqlrows.Micros(a.At), a.RequestID.String(), a.Actor, string(a.Action), string(a.Outcome), a.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s of request %s: %w", a.Action, a.RequestID, err)
 	}
@@ -83,5 +69,5 @@ func (s *Store) AuditTrail(ctx context.Context, requestID uuid.UUID) ([]store.Au
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail of request %s: %w", requestID, err)
 	}
-	return collect(rows, scanAudit)
+	return collect(rows, sqlrows.Audit)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 const requestColumns = `id, requester_id, grantee_accessowl_id, grantee_slack_id, grantee_name,
@@ -42,8 +42,8 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, erro
 	res, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		r.ID.String(), r.RequesterID, r.Grantee.AccessOwlID, r.Grantee.SlackID, r.Grantee.Name,
-		r.Grantee.Email, r.Reason, r.All, r.Channel, r.MessageTS, micros(r.CreatedAt), string(r.State),
-		r.DecidedBy, micros(r.DecidedAt))
+		r.Grantee.Email, r.Reason, r.All, r.Channel, r.MessageTS, sqlrows.Micros(r.CreatedAt), string(r.State),
+		r.DecidedBy, sqlrows.Micros(r.DecidedAt))
 	if err != nil {
 		return false, err
 	}
@@ -51,14 +51,14 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r store.Request) (bool, erro
 		return false, err
 	}
 	for i, it := range r.Items {
-		perms, err := json.Marshal(permissionsOf(it.Permissions))
+		perms, err := sqlrows.Permissions(it.Permissions)
 		if err != nil {
 			return false, err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO items (position, `+itemColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			i, r.ID.String(), it.AccessStateID, it.ApplicationID, it.ApplicationTitle, it.ProvisioningType,
-			it.ResourceID, it.ResourceTitle, string(perms), micros(it.SubmittedAt), it.RevocationID,
+			it.ResourceID, it.ResourceTitle, perms, sqlrows.Micros(it.SubmittedAt), it.RevocationID,
 			it.Refusal, it.LastError, string(it.Status))
 		if err != nil {
 			return false, fmt.Errorf("item %s: %w", it.AccessStateID, err)
@@ -95,7 +95,7 @@ type queryer interface {
 }
 
 func requestByID(ctx context.Context, q queryer, id string) (store.Request, error) {
-	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
+	r, err := sqlrows.Request(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Request{}, fmt.Errorf("request %s: %w", id, store.ErrNotFound)
 	}
@@ -114,7 +114,7 @@ func requestsWhere(ctx context.Context, q queryer, query string, args ...any) ([
 	if err != nil {
 		return nil, err
 	}
-	requests, err := collect(rows, scanRequest)
+	requests, err := collect(rows, sqlrows.Request)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Store) Decide(ctx context.Context, id uuid.UUID, d store.Decision) (sto
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE requests SET state = ?, decided_by = ?, decided_at = ?
-			WHERE id = ? AND state = 'pending'`, string(d.State), d.By, micros(d.At), id.String())
+			WHERE id = ? AND state = 'pending'`, string(d.State), d.By, sqlrows.Micros(d.At), id.String())
 		if err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (s *Store) ExpirePending(ctx context.Context, cutoff time.Time) ([]store.Re
 	var expired []store.Request
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE requests SET state = 'expired'
-			WHERE state = 'pending' AND created_at < ? RETURNING id`, micros(cutoff))
+			WHERE state = 'pending' AND created_at < ? RETURNING id`, sqlrows.Micros(cutoff))
 		if err != nil {
 			return err
 		}
@@ -215,23 +215,4 @@ func (s *Store) ExpirePending(ctx context.Context, cutoff time.Time) ([]store.Re
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID.String(), b.ID.String()))
 	})
 	return expired, nil
-}
-
-func scanRequest(row scanner) (store.Request, error) {
-	var (
-		r                    store.Request
-		id, state            string
-		createdAt, decidedAt int64
-	)
-	err := row.Scan(&id, &r.RequesterID, &r.Grantee.AccessOwlID, &r.Grantee.SlackID, &r.Grantee.Name,
-		&r.Grantee.Email, &r.Reason, &r.All, &r.Channel, &r.MessageTS, &createdAt, &state, &r.DecidedBy, &decidedAt)
-	if err != nil {
-		return r, err
-	}
-	if r.ID, err = uuid.Parse(id); err != nil {
-		return r, fmt.Errorf("request ID %q: %w", id, err)
-	}
-	r.State = store.State(state)
-	r.CreatedAt, r.DecidedAt = fromMicros(createdAt), fromMicros(decidedAt)
-	return r, nil
 }

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 )
 
 // finishedBefore selects the IDs of finished requests last active before the cutoff (the first
@@ -34,7 +33,7 @@ const finishedBefore = `SELECT id FROM requests r
 func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, finishedBefore, micros(cutoff), limit)
+		rows, err := tx.QueryContext(ctx, finishedBefore, sqlrows.Micros(cutoff), limit)
 		if err != nil {
 			return err
 		}
@@ -70,7 +69,7 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, cutoff time.Time, limi
 // DeleteAuditBefore deletes up to limit audit records made before cutoff, oldest first.
 func (s *Store) DeleteAuditBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM audit WHERE seq IN (
-		SELECT seq FROM audit WHERE at < ? ORDER BY at, seq LIMIT ?)`, micros(cutoff), limit)
+		SELECT seq FROM audit WHERE at < ? ORDER BY at, seq LIMIT ?)`, sqlrows.Micros(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete audit records before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
@@ -114,16 +113,16 @@ func (s *Store) AuditSince(ctx context.Context, since, until time.Time, fn func(
 func auditSince(ctx context.Context, q queryer, since, until time.Time, fn func(store.AuditRecord) error) error {
 	end := int64(1<<63 - 1)
 	if !until.IsZero() {
-		end = micros(until)
+		end = sqlrows.Micros(until)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT at, request_id, actor, action, outcome, detail
-		FROM audit WHERE at >= ? AND at < ? ORDER BY at, seq`, micros(since), end)
+		FROM audit WHERE at >= ? AND at < ? ORDER BY at, seq`, sqlrows.Micros(since), end)
 	if err != nil {
 		return fmt.Errorf("read the audit trail: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		a, err := scanAudit(rows)
+		a, err := sqlrows.Audit(rows)
 		if err != nil {
 			return fmt.Errorf("read the audit trail: %w", err)
 		}
@@ -160,19 +159,4 @@ func ExportAudit(ctx context.Context, dir string, since, until time.Time, fn fun
 		return err
 	}
 	return db.Close()
-}
-
-func scanAudit(row scanner) (store.AuditRecord, error) {
-	var (
-		a                   store.AuditRecord
-		id, action, outcome string
-		at                  int64
-	)
-	if err := row.Scan(&at, &id, &a.Actor, &action, &outcome, &a.Detail); err != nil {
-		return a, err
-	}
-	a.At, a.Action, a.Outcome = fromMicros(at), store.Action(action), store.Outcome(outcome)
-	var err error
-	a.RequestID, err = uuid.Parse(id)
-	return a, err
 }

@@ -16,6 +16,7 @@ import (
 
 	"revokebot/apiclient"
 	"revokebot/store"
+	"revokebot/store/internal/sqlrows"
 	"revokebot/store/storetest"
 )
 
@@ -166,7 +167,7 @@ func TestMigrationTurnsRequestsIntoItems(t *testing.T) {
 		AccessStateID: "s1", ApplicationID: "a", ApplicationTitle: "GitHub", ProvisioningType: "automatic",
 		ResourceID: "r", ResourceTitle: "acme/infra",
 		Permissions: []store.Permission{{Title: "admin"}, {Title: "write"}},
-		SubmittedAt: fromMicros(3), RevocationID: "rev-1", Status: apiclient.RevocationProcessing,
+		SubmittedAt: sqlrows.FromMicros(3), RevocationID: "rev-1", Status: apiclient.RevocationProcessing,
 	}}
 	if diff := cmp.Diff(want, got.Items); diff != "" {
 		t.Errorf("migrated items (-want +got):\n%s", diff)
@@ -175,7 +176,7 @@ func TestMigrationTurnsRequestsIntoItems(t *testing.T) {
 		t.Errorf("migrated request = %+v", got)
 	}
 	tr, err := s.TrackedRevocation(t.Context(), "rev-1")
-	if err != nil || tr.Unchanged != 2 || !tr.NextCheck.Equal(fromMicros(100)) || tr.RequestID != got.ID {
+	if err != nil || tr.Unchanged != 2 || !tr.NextCheck.Equal(sqlrows.FromMicros(100)) || tr.RequestID != got.ID {
 		t.Errorf("migrated tracking = %+v, %v", tr, err)
 	}
 	r, err := s.Request(t.Context(), uuid.MustParse(refused))
@@ -186,7 +187,7 @@ func TestMigrationTurnsRequestsIntoItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.Post{{RequestID: got.ID, Key: "status/rev-1/revoked", ClaimedAt: fromMicros(95)}}, posts); diff != "" {
+	if diff := cmp.Diff([]store.Post{{RequestID: got.ID, Key: "status/rev-1/revoked", ClaimedAt: sqlrows.FromMicros(95)}}, posts); diff != "" {
 		t.Errorf("migrated claims (-want +got):\n%s", diff)
 	}
 	if claimed, err := s.ClaimPost(t.Context(), store.Post{RequestID: got.ID, Key: "status/rev-1/processing_access"}); err != nil || claimed {
