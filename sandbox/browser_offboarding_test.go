@@ -40,6 +40,8 @@ func TestBrowserAnOffboardingFromTheCommandToItsFinalReply(t *testing.T) {
 	ben := b.open(s.World.SlackID[approverEmail], "Ben (approver, AWS's admin)")
 	ben.inMessageOf("Dev Patel", `button[data-action-id="revokebot_approve"]`)
 	ben.waitText("#confirm-title", fmt.Sprintf("Revoke all %d accesses of Dev Patel?", len(active)))
+	ben.waitText("#confirm-text", fmt.Sprintf("revoke all %d accesses of Dev Patel listed in the request", len(active)))
+	ben.shotAs("offboarding-confirm.png")
 	ben.click("#confirm-ok")
 	ben.openThreadOf("Dev Patel")
 	ben.waitText("#thread-body", "Progress:")
